@@ -1,0 +1,40 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+"""Options that say who this host is."""
+
+import socket
+
+from oslo_config import cfg
+
+netconf_opts = [
+    cfg.StrOpt("host",
+               default=socket.gethostname(),
+               sample_default="<current_hostname>",
+               help="""
+Name of this host, as the scheduler and the ``services`` table know it.
+
+Must be unique among the services of one deployment and must not change
+while instances live on the host: a new name looks like a new, empty host.
+
+Possible values:
+
+* A hostname, FQDN or any other string unique in the deployment.
+"""),
+]
+
+
+def register_opts(conf):
+    conf.register_opts(netconf_opts)
+
+
+def list_opts():
+    return {"DEFAULT": netconf_opts}

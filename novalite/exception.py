@@ -1,0 +1,61 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""Exceptions raised by novalite, with messages an operator can act on."""
+
+
+class NovaliteException(Exception):
+    """Base class: formats ``msg_fmt`` with the keyword arguments given.
+
+    Subclasses set ``msg_fmt``; a caller may pass a ready message instead.
+    """
+
+    msg_fmt = "An unknown exception occurred."
+
+    def __init__(self, message=None, **kwargs):
+        self.kwargs = kwargs
+        if message is None:
+            message = self.msg_fmt % kwargs
+        self.message = message
+        super().__init__(message)
+
+
+class InvalidPeriodicTask(NovaliteException, TypeError):
+    msg_fmt = "Invalid periodic task %(name)s: %(reason)s"
+
+
+class DuplicatePeriodicTask(NovaliteException, ValueError):
+    msg_fmt = ("Periodic task name %(name)s is used twice on %(owner)s; "
+               "task names must stay unique once leading underscores are "
+               "removed")
+
+
+class PeriodicTaskNotFound(NovaliteException, KeyError):
+    msg_fmt = "%(owner)s has no periodic task named %(name)s"
+
+    def __str__(self):
+        # KeyError would quote the message; operators read it as is.
+        return self.message
+
+
+class PeriodicTaskTimedOut(BaseException):
+    """Raised inside a task that ran past its ``timeout``.
+
+    A BaseException, like eventlet's own Timeout, so that a task's
+    ``except Exception`` cannot swallow it and keep running.
+    """
+
+    def __init__(self, name, timeout):
+        self.name = name
+        self.timeout = timeout
+        super().__init__("periodic task %s timed out after %s s"
+                         % (name, timeout))

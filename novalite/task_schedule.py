@@ -1,0 +1,395 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+"""When each periodic task of one manager is due: plain Python, no eventlet.
+
+Two kinds of task share one schedule:
+
+* tick tasks run every (N+1)th tick, N being ``ticks_between_runs``, exactly
+  as nova's ``_ticks_to_skip`` countdown did;
+* spacing tasks run on a grid ``anchor + k * spacing`` of monotonic time, so
+  a late run never pushes the next one back and an overrun skips the slots
+  it covered instead of bursting through them.
+
+Both wait in heaps, so a tick where nothing is due costs a couple of heap
+peeks, whatever the number of tasks. Entries made stale by reconfiguration
+stay in the heaps and are dropped when they surface (a token tells).
+"""
+
+import dataclasses
+import heapq
+import math
+import numbers
+import operator
+import re
+
+from novalite import exception
+
+_NAME_RE = re.compile(r"^[A-Za-z0-9_.-]+$")
+_by_order = operator.attrgetter("order")
+
+
+def config_name(task_name):
+    """The name of a task in its ``[periodic_task:<name>]`` section."""
+    return task_name.lstrip("_")
+
+
+def _check_bool(name, option, value):
+    if not isinstance(value, bool):
+        raise exception.InvalidPeriodicTask(
+            name=name, reason="%s must be true or false, not %r"
+            % (option, value))
+
+
+def _check_number(name, option, value, minimum=None):
+    if (isinstance(value, bool) or not isinstance(value, numbers.Real)
+            or not math.isfinite(value)):
+        raise exception.InvalidPeriodicTask(
+            name=name, reason="%s must be a finite number of seconds, not %r"
+            % (option, value))
+    if minimum is not None and value < minimum:
+        raise exception.InvalidPeriodicTask(
+            name=name, reason="%s must be at least %s, not %r"
+            % (option, minimum, value))
+
+
+def check_task_name(name):
+    if (not isinstance(name, str) or not _NAME_RE.match(name)
+            or not config_name(name)):
+        raise exception.InvalidPeriodicTask(
+            name=repr(name), reason="a task name is letters, digits, '_', "
+            "'.' and '-', and not only underscores")
+
+
+@dataclasses.dataclass(frozen=True)
+class TaskSettings:
+    """How one task is scheduled; the decorator's defaults or the ini's.
+
+    ``spacing`` and ``ticks_between_runs`` exclude each other: with
+    neither the task runs every tick; ``spacing=0`` also means every tick
+    and a negative spacing disables the task.
+    """
+
+    spacing: float = None
+    ticks_between_runs: int = None
+    run_immediately: bool = False
+    enabled: bool = True
+    timeout: float = 0
+    external_process_ok: bool = False
+
+    def check(self, name):
+        """Raise InvalidPeriodicTask unless every field is sound."""
+        if self.spacing is not None and self.ticks_between_runs is not None:
+            raise exception.InvalidPeriodicTask(
+                name=name, reason="ticks_between_runs and spacing exclude "
+                "each other; give one of them")
+        if self.spacing is not None:
+            _check_number(name, "spacing", self.spacing)
+        if self.ticks_between_runs is not None:
+            value = self.ticks_between_runs
+            if (isinstance(value, bool) or not isinstance(value, int)
+                    or value < 0):
+                raise exception.InvalidPeriodicTask(
+                    name=name, reason="ticks_between_runs must be a whole "
+                    "number of ticks, 0 or more, not %r" % (value,))
+        _check_number(name, "timeout", self.timeout, minimum=0)
+        for option in ("run_immediately", "enabled", "external_process_ok"):
+            _check_bool(name, option, getattr(self, option))
+        return self
+
+    def replace(self, name, **changes):
+        """A checked copy with ``changes`` applied."""
+        return dataclasses.replace(self, **changes).check(name)
+
+    @property
+    def is_tick_task(self):
+        return self.spacing is None or self.spacing == 0
+
+    @property
+    def ticks(self):
+        """Ticks skipped between runs, for a tick task."""
+        return self.ticks_between_runs or 0
+
+    def describe(self):
+        """A short human summary, as the start-up schedule log shows it."""
+        if self.spacing is not None and self.spacing < 0:
+            return "disabled (negative spacing)"
+        if not self.enabled:
+            return "disabled"
+        if self.is_tick_task:
+            what = "every tick" if not self.ticks else (
+                "every %d ticks" % (self.ticks + 1))
+        else:
+            what = "every %g s" % self.spacing
+        if self.timeout:
+            what += ", timeout %g s" % self.timeout
+        if self.run_immediately:
+            what += ", runs at the first pass"
+        return what
+
+
+class TaskState:
+    """One task of one manager instance: its settings, place and record."""
+
+    __slots__ = ("name", "full_name", "method", "order", "settings",
+                 "active", "inactive_reason", "anchor", "due", "token",
+                 "runs", "failures", "timeouts", "last_start",
+                 "last_duration", "last_error")
+
+    def __init__(self, name, full_name, method, order, settings):
+        self.name = name
+        self.full_name = full_name
+        self.method = method
+        self.order = order
+        self.settings = settings
+        self.active = False
+        self.inactive_reason = None
+        self.anchor = None
+        self.due = None
+        self.token = 0
+        self.runs = 0
+        self.failures = 0
+        self.timeouts = 0
+        self.last_start = None
+        self.last_duration = None
+        self.last_error = None
+
+
+class TaskSchedule:
+    """The tasks of one manager and when each is next due.
+
+    :param owner: the class name used in ``<Class>.<task>`` log names.
+    :param run_external: whether tasks marked ``external_process_ok`` run
+        here (the ``run_external_periodic_tasks`` option).
+    """
+
+    def __init__(self, owner, run_external=True):
+        self.owner = owner
+        self.run_external = run_external
+        self.tick = 0
+        self._tasks = {}
+        self._tick_heap = []
+        self._spacing_heap = []
+        self._unanchored = []
+        self._next_order = 0
+
+    def __iter__(self):
+        return iter(sorted(self._tasks.values(), key=_by_order))
+
+    def __len__(self):
+        return len(self._tasks)
+
+    def get(self, name):
+        """The task called ``name``; its config name also finds it."""
+        state = self._tasks.get(name)
+        if state is None:
+            for candidate in self._tasks.values():
+                if config_name(candidate.name) == name:
+                    return candidate
+            raise exception.PeriodicTaskNotFound(owner=self.owner, name=name)
+        return state
+
+    def add(self, name, method, settings):
+        check_task_name(name)
+        settings.check(name)
+        for existing in self._tasks.values():
+            if config_name(existing.name) == config_name(name):
+                raise exception.DuplicatePeriodicTask(name=name,
+                                                      owner=self.owner)
+        state = TaskState(name, "%s.%s" % (self.owner, name), method,
+                          self._next_order, settings)
+        self._next_order += 1
+        self._tasks[name] = state
+        self._activate(state)
+        return state
+
+    def configure(self, name, settings):
+        """Give a task new settings, keeping its grid and its record.
+
+        A spacing task keeps its anchor, so it is next due at the first
+        point of the new grid after its last run: shortening a long spacing
+        makes an overdue task run at the next pass, not after a full wait.
+        """
+        state = self.get(name)
+        settings.check(state.name)
+        old = state.settings
+        if settings == old:
+            return state
+        state.settings = settings
+        keeps_grid = (state.active and state.anchor is not None
+                      and self._inactive_reason(settings) is None
+                      and not old.is_tick_task and not settings.is_tick_task)
+        if keeps_grid:
+            self._place_on_grid(state, state.last_start)
+        else:
+            self._activate(state)
+        return state
+
+    def set_run_external(self, run_external):
+        if run_external == self.run_external:
+            return
+        self.run_external = run_external
+        for state in self._tasks.values():
+            if state.settings.external_process_ok:
+                self._activate(state)
+
+    def _activate(self, state):
+        """(Re)enter a task into the schedule as if it were new."""
+        state.token += 1
+        state.anchor = state.due = None
+        settings = state.settings
+        reason = self._inactive_reason(settings)
+        state.active = reason is None
+        state.inactive_reason = reason
+        if reason is not None:
+            return
+        if settings.is_tick_task:
+            wait = 1 if settings.run_immediately else settings.ticks + 1
+            self._push_tick(state, self.tick + wait)
+        else:
+            self._unanchored.append((state, state.token))
+
+    def _inactive_reason(self, settings):
+        if not settings.enabled:
+            return "disabled"
+        if settings.spacing is not None and settings.spacing < 0:
+            return "disabled by a negative spacing"
+        if settings.external_process_ok and not self.run_external:
+            return "left to an external process"
+        return None
+
+    def _push_tick(self, state, due_tick):
+        state.due = due_tick
+        heapq.heappush(self._tick_heap,
+                       (due_tick, state.order, state.token, state))
+
+    def _push_spacing(self, state, due):
+        state.due = due
+        heapq.heappush(self._spacing_heap,
+                       (due, state.order, state.token, state))
+
+    def _place_on_grid(self, state, after):
+        """Next due at the first grid point later than ``after``."""
+        state.token += 1
+        spacing = state.settings.spacing
+        if after is None:
+            slots = 0 if state.settings.run_immediately else 1
+        else:
+            slots = math.floor((after - state.anchor) / spacing) + 1
+        self._push_spacing(state, state.anchor + max(slots, 0) * spacing)
+
+    def _anchor_new(self, now):
+        for state, token in self._unanchored:
+            if state.token == token:
+                state.anchor = now
+                self._place_on_grid(state, None)
+        self._unanchored.clear()
+
+    def pop_due(self, now, tick):
+        """Remove and return the tasks due now, in declaration order.
+
+        :param tick: count this pass as a tick; tick tasks run only then.
+        """
+        if self._unanchored:
+            self._anchor_new(now)
+        due = []
+        if tick:
+            self.tick += 1
+            heap = self._tick_heap
+            while heap and heap[0][0] <= self.tick:
+                _, _, token, state = heapq.heappop(heap)
+                if token == state.token:
+                    due.append(state)
+        heap = self._spacing_heap
+        while heap and heap[0][0] <= now:
+            _, _, token, state = heapq.heappop(heap)
+            if token == state.token:
+                due.append(state)
+        if len(due) > 1:
+            due.sort(key=_by_order)
+        return due
+
+    def waiting_tick_tasks(self):
+        """``(state, ticks_left)`` for each active tick task not due."""
+        for state in self:
+            if (state.active and state.settings.is_tick_task
+                    and state.due > self.tick):
+                yield state, state.due - self.tick
+
+    def record_run(self, state, start, end, error=None, timed_out=False):
+        """Count a finished run and put the task back on its schedule."""
+        state.runs += 1
+        state.last_start = start
+        state.last_duration = end - start
+        if timed_out or error is not None:
+            state.failures += 1
+            state.timeouts += timed_out
+            state.last_error = ("timed out after %g s" % state.settings.timeout
+                                if timed_out else
+                                "%s: %s" % (type(error).__name__, error))
+        if not state.active:
+            return
+        if state.settings.is_tick_task:
+            state.token += 1
+            self._push_tick(state, self.tick + state.settings.ticks + 1)
+        else:
+            self._place_on_grid(state, end)
+
+    def seconds_until_next_due(self, now):
+        """Seconds until the next spacing task is due; inf if there is none.
+
+        Tick tasks are not counted: they run when the caller ticks.
+        """
+        if self._unanchored:
+            return 0.0
+        heap = self._spacing_heap
+        while heap and heap[0][2] != heap[0][3].token:
+            heapq.heappop(heap)
+        if not heap:
+            return math.inf
+        return max(heap[0][0] - now, 0.0)
+
+    def stats(self, now, wall_now):
+        """Every task's settings and record as plain data.
+
+        Times are wall-clock seconds since the epoch, for operators.
+        """
+        to_wall = wall_now - now
+        rows = []
+        for state in self:
+            settings = state.settings
+            row = {
+                "name": state.name,
+                "full_name": state.full_name,
+                "spacing": None if settings.is_tick_task else settings.spacing,
+                "ticks_between_runs": (settings.ticks
+                                       if settings.is_tick_task else None),
+                "run_immediately": settings.run_immediately,
+                "enabled": state.active,
+                "disabled_reason": state.inactive_reason,
+                "timeout": settings.timeout,
+                "runs": state.runs,
+                "failures": state.failures,
+                "timeouts": state.timeouts,
+                "last_start": (None if state.last_start is None
+                               else state.last_start + to_wall),
+                "last_duration": state.last_duration,
+                "last_error": state.last_error,
+                "next_due": None,
+                "ticks_until_next_run": None,
+            }
+            if state.active and settings.is_tick_task:
+                row["ticks_until_next_run"] = max(state.due - self.tick, 0)
+            elif state.active:
+                row["next_due"] = (now if state.due is None else state.due
+                                   ) + to_wall
+            rows.append(row)
+        return rows

@@ -1,0 +1,1 @@
+import setuptools; setuptools.setup(pbr=True)  # noqa: E702  (metadata in setup.cfg)

@@ -1,0 +1,66 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+"""Test doubles shared by the unit tests."""
+
+import contextlib
+import operator
+
+from novalite import greenthreads
+
+
+class FakeClock:
+    """A clock whose time moves only when a test or a task moves it.
+
+    Implements the clock seam of novalite.greenthreads.GreenClock. A task
+    "works" for a while by calling ``advance``; if a deadline armed by
+    ``deadline()`` falls inside, time stops at the deadline and the
+    deadline's exception is raised there, as eventlet's Timeout would at
+    the task's next yield.
+    """
+
+    def __init__(self, start=1000.0, wall_start=1_700_000_000.0):
+        self.now = start
+        self._to_wall = wall_start - start
+        self._deadlines = []
+
+    def monotonic(self):
+        return self.now
+
+    def time(self):
+        return self.now + self._to_wall
+
+    def advance(self, seconds):
+        target = self.now + seconds
+        if self._deadlines:
+            when, exc = min(self._deadlines, key=operator.itemgetter(0))
+            if when <= target:
+                self.now = max(self.now, when)
+                raise exc
+        self.now = target
+
+    def wait(self, event, timeout):
+        """Skip ``timeout`` seconds at once, letting other greenthreads
+        run, unless the event is already sent."""
+        if event.ready() or timeout is None:
+            return event.wait()
+        self.advance(timeout)
+        greenthreads.cooperative_yield()
+        return event.wait() if event.ready() else None
+
+    @contextlib.contextmanager
+    def deadline(self, seconds, exc):
+        entry = (self.now + seconds, exc)
+        self._deadlines.append(entry)
+        try:
+            yield
+        finally:
+            self._deadlines.remove(entry)
