@@ -59,3 +59,20 @@ class PeriodicTaskTimedOut(BaseException):
         self.timeout = timeout
         super().__init__("periodic task %s timed out after %s s"
                          % (name, timeout))
+
+
+class DatabaseError(NovaliteException):
+    msg_fmt = "Database error: %(reason)s"
+
+
+class DatabaseNotSynced(DatabaseError):
+    msg_fmt = ("The database at %(url)s is at schema %(current)s, this "
+               "novalite needs %(head)s: run 'novalite-manage db sync'")
+
+
+class ServiceNotFound(NovaliteException):
+    msg_fmt = "Service %(service_id)s could not be found."
+
+
+class InvalidManager(NovaliteException):
+    msg_fmt = "Cannot load manager %(name)s: %(reason)s"

@@ -58,6 +58,11 @@ def new_event():
     return eventlet.event.Event()
 
 
+def monkey_patch():
+    """Make the standard library green; call before anything else runs."""
+    eventlet.monkey_patch()
+
+
 def cooperative_yield():
     """Let the other greenthreads run, then carry on."""
     eventlet.sleep(0)

@@ -85,6 +85,13 @@ class _LoopingCallBase:
         if self._stop_event is not None and not self._stop_event.ready():
             self._stop_event.send(True)
 
+    def kill(self):
+        """Stop at once, even in the middle of a call (which is abandoned
+        where it yields). ``wait()`` then raises GreenletExit."""
+        self.stop()
+        if self._thread is not None and not self._done.ready():
+            self._thread.kill()
+
     def wait(self):
         """Block until the loop ends; return LoopingCallDone's retvalue.
 

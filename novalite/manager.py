@@ -182,10 +182,13 @@ class Manager(metaclass=ManagerMeta):
             for state, ticks_left in schedule.waiting_tick_tasks():
                 LOG.debug("Skipping %s, %d ticks left until next run",
                           state.full_name, ticks_left)
-        for state in due:
-            if debug:
-                LOG.debug("Running periodic task %s", state.full_name)
-            now = self._run_task(state, context, raise_on_error, now)
+        try:
+            for state in due:
+                if debug:
+                    LOG.debug("Running periodic task %s", state.full_name)
+                now = self._run_task(state, context, raise_on_error, now)
+        finally:
+            schedule.finish_pass()
         return schedule.seconds_until_next_due(clock.monotonic())
 
     def _run_task(self, state, context, raise_on_error, start):
@@ -237,6 +240,10 @@ class Manager(metaclass=ManagerMeta):
     def periodic_task_settings(self, name):
         """The effective TaskSettings of a task (by name or config name)."""
         return self._schedule.get(name).settings
+
+    def default_periodic_task_settings(self, name):
+        """The TaskSettings the task was declared with."""
+        return self._schedule.get(name).default_settings
 
     def configure_periodic_task(self, name, settings):
         """Apply new TaskSettings to one task of this instance.

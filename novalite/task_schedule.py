@@ -35,6 +35,32 @@ from novalite import exception
 
 _NAME_RE = re.compile(r"^[A-Za-z0-9_.-]+$")
 _by_order = operator.attrgetter("order")
+_order_of_entry = operator.itemgetter(1)
+
+
+def _pop_until(heap, limit, popped):
+    """Move the live entries due at ``limit`` from ``heap`` to ``popped``.
+
+    Pops one by one while few are due; once many are (a pass where most
+    tasks run), one linear partition and a heapify beat k log n pops.
+    """
+    many = max(len(heap) >> 3, 64)
+    taken = 0
+    while heap and heap[0][0] <= limit:
+        if taken == many:
+            rest = []
+            for entry in heap:
+                if entry[0] > limit:
+                    rest.append(entry)
+                elif entry[2] == entry[3].token:
+                    popped.append(entry)
+            heap[:] = rest
+            heapq.heapify(heap)
+            return
+        entry = heapq.heappop(heap)
+        if entry[2] == entry[3].token:
+            popped.append(entry)
+        taken += 1
 
 
 def config_name(task_name):
@@ -84,6 +110,11 @@ class TaskSettings:
     enabled: bool = True
     timeout: float = 0
     external_process_ok: bool = False
+    #: True if the task runs on ticks (no spacing, or spacing 0).
+    is_tick_task: bool = dataclasses.field(init=False, compare=False,
+                                           repr=False)
+    #: Ticks skipped between runs, for a tick task.
+    ticks: int = dataclasses.field(init=False, compare=False, repr=False)
 
     def check(self, name):
         """Raise InvalidPeriodicTask unless every field is sound."""
@@ -109,14 +140,11 @@ class TaskSettings:
         """A checked copy with ``changes`` applied."""
         return dataclasses.replace(self, **changes).check(name)
 
-    @property
-    def is_tick_task(self):
-        return self.spacing is None or self.spacing == 0
-
-    @property
-    def ticks(self):
-        """Ticks skipped between runs, for a tick task."""
-        return self.ticks_between_runs or 0
+    def __post_init__(self):
+        # Read on every run: plain attributes, not properties.
+        object.__setattr__(self, "is_tick_task",
+                           self.spacing is None or self.spacing == 0)
+        object.__setattr__(self, "ticks", self.ticks_between_runs or 0)
 
     def describe(self):
         """A short human summary, as the start-up schedule log shows it."""
@@ -140,6 +168,7 @@ class TaskState:
     """One task of one manager instance: its settings, place and record."""
 
     __slots__ = ("name", "full_name", "method", "order", "settings",
+                 "default_settings",
                  "active", "inactive_reason", "anchor", "due", "token",
                  "runs", "failures", "timeouts", "last_start",
                  "last_duration", "last_error")
@@ -150,6 +179,7 @@ class TaskState:
         self.method = method
         self.order = order
         self.settings = settings
+        self.default_settings = settings
         self.active = False
         self.inactive_reason = None
         self.anchor = None
@@ -179,6 +209,9 @@ class TaskSchedule:
         self._tick_heap = []
         self._spacing_heap = []
         self._unanchored = []
+        self._requeue_ticks = []
+        self._requeue_spacing = []
+        self._popped = []
         self._next_order = 0
 
     def __iter__(self):
@@ -296,26 +329,35 @@ class TaskSchedule:
     def pop_due(self, now, tick):
         """Remove and return the tasks due now, in declaration order.
 
+        Call ``finish_pass()`` when the pass ends, however it ends.
+
         :param tick: count this pass as a tick; tick tasks run only then.
         """
         if self._unanchored:
             self._anchor_new(now)
-        due = []
+        popped = self._popped
         if tick:
             self.tick += 1
-            heap = self._tick_heap
-            while heap and heap[0][0] <= self.tick:
-                _, _, token, state = heapq.heappop(heap)
-                if token == state.token:
-                    due.append(state)
-        heap = self._spacing_heap
-        while heap and heap[0][0] <= now:
-            _, _, token, state = heapq.heappop(heap)
-            if token == state.token:
-                due.append(state)
-        if len(due) > 1:
-            due.sort(key=_by_order)
-        return due
+            _pop_until(self._tick_heap, self.tick, popped)
+        _pop_until(self._spacing_heap, now, popped)
+        if len(popped) > 1:
+            popped.sort(key=_order_of_entry)
+        return [entry[3] for entry in popped]
+
+    def finish_pass(self):
+        """Requeue the tasks that ran.
+
+        A task popped but not run, because an exception cut the pass
+        short, goes back as it was: still due, its countdown untouched.
+        """
+        for entry in self._popped:
+            state = entry[3]
+            if entry[2] == state.token:
+                heap = (self._tick_heap if state.settings.is_tick_task
+                        else self._spacing_heap)
+                heapq.heappush(heap, entry)
+        self._popped.clear()
+        self.requeue()
 
     def waiting_tick_tasks(self):
         """``(state, ticks_left)`` for each active tick task not due."""
@@ -325,7 +367,12 @@ class TaskSchedule:
                 yield state, state.due - self.tick
 
     def record_run(self, state, start, end, error=None, timed_out=False):
-        """Count a finished run and put the task back on its schedule."""
+        """Count a finished run and work out when the task is next due.
+
+        The task re-enters its heap at the next ``requeue()``, once per
+        pass, which is much cheaper than one push per run when most tasks
+        ran.
+        """
         state.runs += 1
         state.last_start = start
         state.last_duration = end - start
@@ -337,17 +384,38 @@ class TaskSchedule:
                                 "%s: %s" % (type(error).__name__, error))
         if not state.active:
             return
-        if state.settings.is_tick_task:
-            state.token += 1
-            self._push_tick(state, self.tick + state.settings.ticks + 1)
+        settings = state.settings
+        token = state.token = state.token + 1
+        if settings.is_tick_task:
+            due = state.due = self.tick + settings.ticks + 1
+            self._requeue_ticks.append((due, state.order, token, state))
         else:
-            self._place_on_grid(state, end)
+            spacing = settings.spacing
+            anchor = state.anchor
+            due = state.due = anchor + (
+                ((end - anchor) // spacing) + 1) * spacing
+            self._requeue_spacing.append((due, state.order, token, state))
+
+    def requeue(self):
+        """Put the tasks that ran back into their heaps."""
+        for heap, pending in ((self._tick_heap, self._requeue_ticks),
+                              (self._spacing_heap, self._requeue_spacing)):
+            if not pending:
+                continue
+            if len(pending) > len(heap) // 4:
+                heap.extend(pending)
+                heapq.heapify(heap)
+            else:
+                for entry in pending:
+                    heapq.heappush(heap, entry)
+            pending.clear()
 
     def seconds_until_next_due(self, now):
         """Seconds until the next spacing task is due; inf if there is none.
 
         Tick tasks are not counted: they run when the caller ticks.
         """
+        self.requeue()
         if self._unanchored:
             return 0.0
         heap = self._spacing_heap

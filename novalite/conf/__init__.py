@@ -17,10 +17,21 @@ other module reads them through ``novalite.conf.CONF``.
 
 from oslo_config import cfg
 
+from novalite.conf import database
 from novalite.conf import netconf
+from novalite.conf import paths
 from novalite.conf import periodic
+from novalite.conf import service
 
 CONF = cfg.CONF
 
-netconf.register_opts(CONF)
-periodic.register_opts(CONF)
+MODULES = (database, netconf, paths, periodic, service)
+
+
+def register_all(conf):
+    """Register every novalite option on ``conf``."""
+    for module in MODULES:
+        module.register_opts(conf)
+
+
+register_all(CONF)

@@ -13,16 +13,23 @@
 
 import collections
 
-from novalite.conf import netconf
-from novalite.conf import periodic
-
-_MODULES = (netconf, periodic)
+from novalite import conf
+from novalite.conf import periodic_task
 
 
 def list_opts():
-    """Return ``[(group, [opts])]``, as oslo-config-generator expects."""
+    """Return ``[(group, [opts])]``, as oslo-config-generator expects.
+
+    The task sections of the default compute manager come last, each with
+    the decorator's values as defaults.
+    """
     by_group = collections.defaultdict(list)
-    for module in _MODULES:
+    for module in conf.MODULES:
         for group, opts in module.list_opts().items():
             by_group[group].extend(opts)
-    return [(group, opts) for group, opts in by_group.items()]
+    from oslo_utils import importutils
+
+    manager_class = importutils.import_class(
+        conf.service.service_opts[-1].default)
+    by_group.update(periodic_task.list_opts_for(manager_class))
+    return list(by_group.items())

@@ -202,6 +202,20 @@ def test_raise_on_error_raises_and_keeps_the_record(clock):
     assert stats["broken"]["runs"] + 1 == mgr.periodic_task_stats()[0]["runs"]
 
 
+def test_tasks_cut_off_by_raise_on_error_stay_due(clock):
+    class CutShort(Failing):
+        @manager.periodic_task(spacing=3600, run_immediately=True)
+        def healthy(self, context):
+            self.ran.append("healthy")
+
+    mgr = CutShort(host="h", clock=clock)
+    with pytest.raises(ValueError):
+        mgr.periodic_tasks(None, raise_on_error=True)
+    assert mgr.ran == []
+    mgr.run_due_spacing_tasks(None)
+    assert mgr.ran == ["healthy"]
+
+
 class Hanging(manager.Manager):
     def __init__(self, *args, **kwargs):
         self.ran = []

@@ -1,0 +1,37 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+"""novalite-compute: the compute service daemon."""
+
+import sys
+
+from oslo_log import log as logging
+
+from novalite.cmd import common
+from novalite import conf
+from novalite import config
+from novalite import service
+
+CONF = conf.CONF
+
+
+@common.explained_errors
+def main():
+    config.parse_args(sys.argv)
+    logging.setup(CONF, "novalite")
+    server = service.Service.create(binary="novalite-compute",
+                                    topic="compute")
+    service.serve(server)
+    return service.wait()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

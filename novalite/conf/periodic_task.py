@@ -1,0 +1,82 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+"""The options of a ``[periodic_task:<name>]`` section.
+
+Every periodic task of the running manager can be tuned in a section named
+after it without leading underscores, e.g. ``[periodic_task:sync_power_states]``.
+These options are not registered globally: novalite reads them for each
+task the manager has, and the decorator's values are their defaults.
+"""
+
+import copy
+
+from oslo_config import cfg
+
+SECTION_PREFIX = "periodic_task:"
+
+task_opts = [
+    cfg.FloatOpt("spacing",
+                 help="""
+Seconds between two runs of the task. 0 runs it every tick; a negative
+value disables it. Excludes ``ticks_between_runs``.
+"""),
+    cfg.IntOpt("ticks_between_runs",
+               min=0,
+               help="""
+Ticks skipped between two runs: the task runs every (N+1)th tick of
+``periodic_interval``. Excludes ``spacing``.
+"""),
+    cfg.BoolOpt("run_immediately",
+                help="""
+Run the task at the first pass instead of after one spacing or countdown.
+"""),
+    cfg.BoolOpt("enabled",
+                help="""
+False keeps the task from running.
+"""),
+    cfg.FloatOpt("timeout",
+                 min=0.0,
+                 help="""
+Seconds after which a run is interrupted and counted as failed; 0: never.
+"""),
+]
+
+
+def section_name(task_config_name):
+    return SECTION_PREFIX + task_config_name
+
+
+def list_opts_for(manager_class):
+    """One group per task of ``manager_class``, defaults from its decorator.
+
+    Used by the sample config, so that operators see every task section.
+    """
+    from novalite import task_schedule
+
+    groups = {}
+    for name, function in manager_class._periodic_tasks:
+        settings = function._periodic_settings
+        defaults = {
+            "spacing": None if settings.is_tick_task else settings.spacing,
+            "ticks_between_runs": (settings.ticks if settings.is_tick_task
+                                   else None),
+            "run_immediately": settings.run_immediately,
+            "enabled": settings.enabled,
+            "timeout": settings.timeout,
+        }
+        opts = []
+        for opt in task_opts:
+            with_default = copy.copy(opt)
+            with_default.default = defaults[opt.name]
+            opts.append(with_default)
+        groups[section_name(task_schedule.config_name(name))] = opts
+    return groups

@@ -1,0 +1,87 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+"""Options of the service: heartbeat, periodic timer, shutdown."""
+
+from oslo_config import cfg
+
+service_opts = [
+    cfg.FloatOpt("report_interval",
+                 default=10.0,
+                 min=0.1,
+                 help="""
+Seconds between two heartbeats of the service into the database.
+
+Each heartbeat increments the ``report_count`` of the service's row; the
+service counts as down when its last heartbeat is older than
+``service_down_time``.
+
+Related options:
+
+* ``service_down_time``: must be larger than this.
+"""),
+    cfg.FloatOpt("service_down_time",
+                 default=60.0,
+                 min=1.0,
+                 help="""
+Seconds since the last heartbeat after which a service is shown as down.
+
+Related options:
+
+* ``report_interval``: must be smaller than this.
+"""),
+    cfg.BoolOpt("periodic_enable",
+                default=True,
+                help="""
+Run the periodic tasks of the service's manager.
+
+False starts the service with its heartbeat only.
+"""),
+    cfg.FloatOpt("periodic_interval",
+                 default=60.0,
+                 min=0.01,
+                 help="""
+Seconds between two ticks of the periodic timer.
+
+A task with ``ticks_between_runs = N`` runs every (N+1) ticks. A task with a
+``spacing`` runs every ``spacing`` seconds, whatever this interval.
+"""),
+    cfg.FloatOpt("periodic_fuzzy_delay",
+                 default=60.0,
+                 min=0.0,
+                 help="""
+Largest random delay, in seconds, before the first tick.
+
+Spreads the first periodic passes of many hosts restarted together, so
+that they do not all hit the database at the same moment. 0 disables it.
+"""),
+    cfg.FloatOpt("graceful_shutdown_timeout",
+                 default=60.0,
+                 min=0.0,
+                 help="""
+Seconds a running periodic task may take to finish when the service stops.
+
+After this the task is abandoned and the service exits. 0 waits forever.
+"""),
+    cfg.StrOpt("compute_manager",
+               default="novalite.compute.manager.ComputeManager",
+               help="""
+Full class name of the manager that novalite-compute runs.
+"""),
+]
+
+
+def register_opts(conf):
+    conf.register_opts(service_opts)
+
+
+def list_opts():
+    return {"DEFAULT": service_opts}

@@ -1,0 +1,390 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+"""Service: runs a manager with its heartbeat and periodic timers.
+
+``Service.start()`` follows nova's order: ``init_host()``, the ``services``
+row, ``pre_start_hook()``, the heartbeat timer, the periodic timer (after a
+random fuzzy delay), ``post_start_hook()``, then systemd's ``READY=1``.
+``serve()`` and ``wait()`` run it under signals; see ``Launcher``.
+"""
+
+import math
+import os
+import random
+import signal
+import sys
+
+import eventlet
+from oslo_log import log as logging
+from oslo_utils import importutils
+
+from novalite import conf as novalite_conf
+from novalite import config
+from novalite import context
+from novalite.db import api as db_api
+from novalite.db import migration
+from novalite import exception
+from novalite import greenthreads
+from novalite import loopingcall
+from novalite import reports
+from novalite import systemd
+from novalite import version
+
+LOG = logging.getLogger(__name__)
+CONF = novalite_conf.CONF
+
+
+class Service:
+    """A manager on one host, kept alive in the database by a heartbeat.
+
+    Attributes the service does not have are looked up on its manager.
+    """
+
+    def __init__(self, host, binary, topic, manager, report_interval=None,
+                 periodic_enable=None, periodic_interval=None,
+                 periodic_fuzzy_delay=None, *, conf=None, db=None,
+                 clock=None):
+        self.conf = conf if conf is not None else CONF
+        self.host = host
+        self.binary = binary
+        self.topic = topic
+        self.manager_class_name = manager
+        self._clock = clock if clock is not None else greenthreads.CLOCK
+        try:
+            manager_class = importutils.import_class(manager)
+        except (ImportError, ValueError) as exc:
+            raise exception.InvalidManager(name=manager, reason=exc)
+        self.manager = manager_class(host=host, service_name=topic,
+                                     conf=self.conf, clock=self._clock)
+        self.report_interval = report_interval
+        self.periodic_enable = periodic_enable
+        self.periodic_interval = periodic_interval
+        self.periodic_fuzzy_delay = periodic_fuzzy_delay
+        self.db = db
+        self.service_id = None
+        self.model_disconnected = False
+        self.timers = []
+        self._heartbeat = None
+        self._periodic = None
+        self._next_tick = None
+        self._context = context.get_admin_context()
+
+    def __getattr__(self, key):
+        manager = self.__dict__.get("manager")
+        if manager is None:
+            raise AttributeError(key)
+        return getattr(manager, key)
+
+    @classmethod
+    def create(cls, host=None, binary=None, topic=None, manager=None,
+               report_interval=None, periodic_enable=None,
+               periodic_interval=None, periodic_fuzzy_delay=None, *,
+               conf=None, db=None, clock=None):
+        """A Service with what is not given taken from the configuration.
+
+        :param binary: defaults to the program's name (``novalite-compute``).
+        :param topic: defaults to the binary without ``novalite-``.
+        :param manager: defaults to the option ``<topic>_manager``.
+        """
+        conf = conf if conf is not None else CONF
+        binary = binary or os.path.basename(sys.argv[0])
+        topic = topic or binary.rpartition("novalite-")[2]
+        if manager is None:
+            option = "%s_manager" % topic
+            if option not in conf:
+                raise exception.InvalidManager(
+                    name=option, reason="no such option: which manager runs "
+                    "topic %r is unknown" % topic)
+            manager = conf[option]
+
+        def given(value, option):
+            return value if value is not None else conf[option]
+
+        service = cls(host or conf.host, binary, topic, manager,
+                      given(report_interval, "report_interval"),
+                      given(periodic_enable, "periodic_enable"),
+                      given(periodic_interval, "periodic_interval"),
+                      given(periodic_fuzzy_delay, "periodic_fuzzy_delay"),
+                      conf=conf, db=db, clock=clock)
+        service.apply_task_settings(
+            config.task_settings(service.manager, config.config_files(conf)),
+            announce=False)
+        return service
+
+    # Start and stop ---------------------------------------------------------
+
+    def start(self):
+        LOG.info("Starting %(topic)s node %(host)s (version %(version)s)",
+                 {"topic": self.topic, "host": self.host,
+                  "version": version.version_info.version_string()})
+        self.manager.init_host()
+        if self.db is None:
+            self.db = db_api.Database.from_conf(self.conf)
+            migration.prepare(self.db.engine)
+        self.service_id = self.db.service_get_or_create(
+            self.host, self.binary, self.topic).id
+        self.manager.pre_start_hook()
+        if self.report_interval:
+            self._heartbeat = loopingcall.LoopingCall(self.report_state)
+            self._heartbeat.start(interval=self.report_interval,
+                                  initial_delay=self.report_interval,
+                                  stop_on_exception=False)
+            self.timers.append(self._heartbeat)
+        if self.periodic_enable:
+            delay = (random.uniform(0, self.periodic_fuzzy_delay)
+                     if self.periodic_fuzzy_delay else None)
+            self.log_schedule(delay)
+            self._periodic = loopingcall.DynamicLoopingCall(
+                self.periodic_tasks)
+            self._periodic.start(initial_delay=delay,
+                                 periodic_interval_max=self.periodic_interval,
+                                 stop_on_exception=False)
+            self.timers.append(self._periodic)
+        self.manager.post_start_hook()
+        systemd.ready("%s running on %s" % (self.binary, self.host))
+
+    def stop(self, graceful_timeout=None):
+        """Stop the timers and let a running task finish.
+
+        :param graceful_timeout: seconds the running task may still take;
+            ``graceful_shutdown_timeout`` by default, 0 waits forever.
+        """
+        systemd.stopping()
+        for timer in self.timers:
+            timer.stop()
+        if graceful_timeout is None:
+            graceful_timeout = self.conf.graceful_shutdown_timeout
+        if self._periodic is not None:
+            with eventlet.Timeout(graceful_timeout or None, False):
+                self._wait_for(self._periodic)
+            if self._periodic.running:
+                LOG.warning("A periodic task was still running after %g s; "
+                            "abandoning it", graceful_timeout)
+                self._periodic.kill()
+        self.manager.cleanup_host()
+        LOG.info("Stopped %s on %s", self.binary, self.host)
+
+    def kill(self):
+        """Stop, then delete the service's row, as nova's kill() did."""
+        self.stop()
+        try:
+            if self.service_id is not None:
+                self.db.service_destroy(self.service_id)
+        except Exception:
+            LOG.exception("Could not delete the service row of %s on %s",
+                          self.binary, self.host)
+
+    def wait(self):
+        for timer in self.timers:
+            self._wait_for(timer)
+
+    @staticmethod
+    def _wait_for(timer):
+        try:
+            timer.wait()
+        except BaseException as exc:  # a killed or failed timer has ended
+            LOG.debug("Timer ended with %r", exc)
+
+    # Timers ----------------------------------------------------------------
+
+    def periodic_tasks(self, raise_on_error=False):
+        """One wake-up of the periodic timer.
+
+        Ticks fall on a grid of ``periodic_interval``; between two ticks
+        the timer also wakes for each spacing task at its own time.
+
+        :returns: seconds until the next tick or spacing task.
+        """
+        clock = self._clock
+        now = clock.monotonic()
+        interval = self.periodic_interval
+        if self._next_tick is None:
+            self._next_tick = now
+        if now >= self._next_tick:
+            idle = self.manager.periodic_tasks(self._context, raise_on_error)
+            behind = clock.monotonic() - self._next_tick
+            self._next_tick += (math.floor(behind / interval) + 1) * interval
+        else:
+            idle = self.manager.run_due_spacing_tasks(self._context,
+                                                      raise_on_error)
+        return max(min(idle, self._next_tick - clock.monotonic()), 0.0)
+
+    def report_state(self):
+        """The heartbeat: add one to this service's ``report_count``.
+
+        Never raises: a database outage is logged once when it starts and
+        once when it ends, and the next beat tries again.
+        """
+        try:
+            if (self.service_id is None
+                    or not self.db.service_heartbeat(self.service_id)):
+                LOG.warning("The service row of %s on %s is gone; "
+                            "recreating it", self.binary, self.host)
+                self.service_id = self.db.service_get_or_create(
+                    self.host, self.binary, self.topic).id
+                self.db.service_heartbeat(self.service_id)
+        except Exception:
+            if not self.model_disconnected:
+                self.model_disconnected = True
+                LOG.exception("model server went away")
+        else:
+            if self.model_disconnected:
+                self.model_disconnected = False
+                LOG.error("Recovered model server connection!")
+        systemd.watchdog()
+
+    # Configuration ----------------------------------------------------------
+
+    def apply_task_settings(self, settings_by_task, announce=True):
+        """Give each task its effective settings; log what changed."""
+        for name, settings in settings_by_task.items():
+            if self.manager.periodic_task_settings(name) != settings:
+                self.manager.configure_periodic_task(name, settings)
+                if announce:
+                    LOG.info("Periodic task %s is now: %s",
+                             self._full_name(name), self._describe(settings))
+
+    def reload(self, settings_by_task):
+        """Apply a re-read configuration (SIGHUP), then reset the manager."""
+        self.apply_task_settings(settings_by_task)
+        self.manager.set_run_external_periodic_tasks(
+            self.conf.run_external_periodic_tasks)
+        self.manager.reset()
+
+    def log_schedule(self, first_delay=None):
+        """Log, once, when every task runs."""
+        LOG.info("Periodic timer: a tick every %g s, first tick in %.1f s",
+                 self.periodic_interval, first_delay or 0)
+        for row in self.manager.periodic_task_stats():
+            settings = self.manager.periodic_task_settings(row["name"])
+            LOG.info("Periodic task %s: %s", row["full_name"],
+                     self._describe(settings))
+
+    def _full_name(self, name):
+        return "%s.%s" % (type(self.manager).__name__, name)
+
+    def _describe(self, settings):
+        text = settings.describe()
+        if settings.enabled and settings.is_tick_task and not (
+                settings.spacing is not None and settings.spacing < 0):
+            text += " (%g s)" % ((settings.ticks + 1) * self.periodic_interval)
+        return text
+
+
+class Launcher:
+    """Runs one service until SIGTERM or SIGINT.
+
+    Signal handlers do nothing but wake the hub: Python writes each
+    signal's number to a pipe (``signal.set_wakeup_fd``), and one
+    greenthread reads the pipe and acts. So a signal never interrupts a
+    task halfway, every sleep wakes at once, and a burst of SIGHUPs is
+    read in one go and served by one reload.
+
+    * SIGTERM, SIGINT: stop gracefully; ``wait()`` returns 0.
+    * SIGHUP: re-read the config files, apply mutable options and task
+      settings, call ``manager.reset()``; a bad file changes nothing.
+    * SIGUSR2: write a Guru Meditation Report to stderr.
+    """
+
+    STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+    HANDLED = STOP_SIGNALS + (signal.SIGHUP, signal.SIGUSR2)
+
+    def __init__(self, service, conf=None):
+        self.service = service
+        self.conf = conf if conf is not None else CONF
+        self._stopped = greenthreads.new_event()
+        self._read_fd = self._write_fd = None
+        self._previous_handlers = {}
+        self._previous_wakeup_fd = -1
+
+    def start(self):
+        self._install_signal_handlers()
+        reports.register(self.service.manager)
+        self.service.start()
+        greenthreads.spawn(self._serve_signals)
+
+    def wait(self):
+        """Block until a stop signal; stop the service; return 0."""
+        name = self._stopped.wait()
+        LOG.info("Caught %s, stopping %s", name, self.service.binary)
+        self.service.stop()
+        self.service.wait()
+        self._restore_signal_handlers()
+        return 0
+
+    def _install_signal_handlers(self):
+        self._read_fd, self._write_fd = os.pipe()
+        os.set_blocking(self._read_fd, False)
+        os.set_blocking(self._write_fd, False)
+        self._previous_wakeup_fd = signal.set_wakeup_fd(self._write_fd)
+        for signum in self.HANDLED:
+            self._previous_handlers[signum] = signal.signal(
+                signum, _wake_only)
+
+    def _restore_signal_handlers(self):
+        for signum, handler in self._previous_handlers.items():
+            signal.signal(signum, handler)
+        signal.set_wakeup_fd(self._previous_wakeup_fd)
+        os.close(self._read_fd)
+        os.close(self._write_fd)
+
+    def _serve_signals(self):
+        while True:
+            eventlet.hubs.trampoline(self._read_fd, read=True)
+            try:
+                received = set(os.read(self._read_fd, 4096))
+            except BlockingIOError:
+                continue
+            for signum in self.STOP_SIGNALS:
+                if signum in received:
+                    self._stopped.send(signal.Signals(signum).name)
+                    return
+            if signal.SIGHUP in received:
+                self.reload()
+            if signal.SIGUSR2 in received:
+                reports.write(self.service.binary)
+
+    def reload(self):
+        """Re-read the configuration; keep the running one if it is bad."""
+        systemd.reloading()
+        LOG.info("Caught SIGHUP, reloading the configuration")
+        try:
+            settings = config.reload(self.conf, self.service.manager)
+            self.service.reload(settings)
+        except config.ConfigError as exc:
+            LOG.error("Configuration not reloaded, the previous one stays "
+                      "in force: %s", exc)
+        except Exception:
+            LOG.exception("Reload failed; the previous configuration stays "
+                          "in force")
+        systemd.ready()
+
+
+def _wake_only(signum, frame):
+    """Python writes the signal to the wakeup pipe; nothing else to do."""
+
+
+_launcher = None
+
+
+def serve(service, conf=None):
+    """Start ``service`` under signal handling; once per process."""
+    global _launcher
+    if _launcher is not None:
+        raise RuntimeError("serve() can only be called once")
+    _launcher = Launcher(service, conf)
+    _launcher.start()
+
+
+def wait():
+    """Wait until the served service is stopped; return the exit status."""
+    return _launcher.wait()
