@@ -103,9 +103,10 @@ def _files_named_by(args, default_config_files):
 
 
 def config_files(conf):
-    """The files oslo.config read, in the order it read them."""
-    files = list(conf.config_file or [])
-    for directory in conf.config_dir or []:
+    """The files oslo.config read, in the order it read them (none if it
+    has not parsed a command line)."""
+    files = list(getattr(conf, "config_file", None) or [])
+    for directory in getattr(conf, "config_dir", None) or []:
         files.extend(sorted(glob.glob(os.path.join(directory, "*.conf"))))
     return files
 

@@ -65,7 +65,13 @@ class _LoopingCallBase:
 
     @property
     def running(self):
+        """True from start() until stop() is asked or the loop ends."""
         return self._running
+
+    @property
+    def ended(self):
+        """True once the loop's greenthread has finished, however."""
+        return self._done is not None and self._done.ready()
 
     def _start(self, loop, initial_delay, stop_on_exception, *loop_args):
         if self._thread is not None and not self._done.ready():

@@ -166,7 +166,7 @@ class Service:
         if self._periodic is not None:
             with eventlet.Timeout(graceful_timeout or None, False):
                 self._wait_for(self._periodic)
-            if self._periodic.running:
+            if not self._periodic.ended:
                 LOG.warning("A periodic task was still running after %g s; "
                             "abandoning it", graceful_timeout)
                 self._periodic.kill()

@@ -12,7 +12,8 @@
 """The options of a ``[periodic_task:<name>]`` section.
 
 Every periodic task of the running manager can be tuned in a section named
-after it without leading underscores, e.g. ``[periodic_task:sync_power_states]``.
+after it without leading underscores, e.g.
+``[periodic_task:sync_power_states]``.
 These options are not registered globally: novalite reads them for each
 task the manager has, and the decorator's values are their defaults.
 """

@@ -239,3 +239,22 @@ def test_killed_loop_does_not_leave_wait_blocked(clock):
     with pytest.raises(greenlet.GreenletExit, match="was killed"):
         call.wait()
     assert not call.running
+
+
+def test_kill_abandons_a_call_in_progress():
+    calls = []
+
+    def hangs():
+        calls.append(1)
+        eventlet.sleep(3600)
+
+    call = loopingcall.LoopingCall(hangs)
+    call.start(interval=1)
+    eventlet.sleep(0.01)
+    assert calls == [1] and not call.ended
+    call.stop()
+    assert not call.running and not call.ended  # still inside the call
+    call.kill()
+    with pytest.raises(greenlet.GreenletExit):
+        call.wait()
+    assert call.ended

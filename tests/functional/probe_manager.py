@@ -1,0 +1,51 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+"""A manager for functional tests: quick tasks that say when they run."""
+
+import os
+import time
+
+from oslo_log import log as logging
+
+from novalite import manager
+
+LOG = logging.getLogger(__name__)
+
+
+class ProbeManager(manager.SchedulerDependentManager):
+    """Tasks with short spacings, and one that works while a file exists."""
+
+    @manager.periodic_task(spacing=0.2)
+    def fast(self, context):
+        LOG.info("probe fast ran")
+
+    @manager.periodic_task(spacing=0.5)
+    def slow(self, context):
+        LOG.info("probe slow ran")
+
+    @manager.periodic_task(ticks_between_runs=1)
+    def counted(self, context):
+        LOG.info("probe counted ran")
+
+    @manager.periodic_task(spacing=0.1)
+    def _busy(self, context):
+        """Works for 1 s whenever ``$state_path/busy`` exists."""
+        marker = os.path.join(os.path.expanduser(self.conf.state_path),
+                              "busy")
+        if os.path.exists(marker):
+            os.unlink(marker)
+            LOG.info("probe busy started")
+            time.sleep(1.0)
+            LOG.info("probe busy finished")
+
+    def reset(self):
+        LOG.info("probe reset")

@@ -1,0 +1,281 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+"""Service with a fake clock and a temporary SQLite database."""
+
+import logging
+
+import pytest
+import sqlalchemy as sa
+
+from novalite.db import api as db_api
+from novalite.db import migration
+from novalite import exception
+from novalite import manager
+from novalite import service
+
+CALLS = []
+
+
+class Recording(manager.Manager):
+    """Records hooks and task runs in CALLS."""
+
+    @manager.periodic_task(ticks_between_runs=1)
+    def every_other_tick(self, context):
+        CALLS.append(("every_other_tick", self._clock.monotonic()))
+
+    @manager.periodic_task(spacing=0.25)
+    def quarter_second(self, context):
+        CALLS.append(("quarter_second", self._clock.monotonic()))
+
+    def init_host(self):
+        CALLS.append("init_host")
+
+    def pre_start_hook(self):
+        CALLS.append("pre_start_hook")
+
+    def post_start_hook(self):
+        CALLS.append("post_start_hook")
+
+    def cleanup_host(self):
+        CALLS.append("cleanup_host")
+
+    def reset(self):
+        CALLS.append("reset")
+
+
+RECORDING = __name__ + ".Recording"
+
+
+@pytest.fixture(autouse=True)
+def clear_calls():
+    CALLS.clear()
+
+
+@pytest.fixture
+def db(tmp_path):
+    database = db_api.Database(
+        db_api.create_engine("sqlite:///%s" % (tmp_path / "n.sqlite")))
+    migration.db_sync(database.engine)
+    yield database
+    database.dispose()
+
+
+class FlakyDatabase:
+    """A Database whose heartbeat fails while ``down`` is true."""
+
+    def __init__(self, real):
+        self.real = real
+        self.down = False
+
+    def __getattr__(self, name):
+        attribute = getattr(self.real, name)
+        if name.startswith("service_") and callable(attribute):
+            def guarded(*args, **kwargs):
+                if self.down:
+                    raise sa.exc.OperationalError("UPDATE", {}, OSError(
+                        "connection refused"))
+                return attribute(*args, **kwargs)
+            return guarded
+        return attribute
+
+
+def make_service(db, clock, config, **kwargs):
+    config.config(compute_manager=RECORDING, host="node1")
+    options = dict(report_interval=10, periodic_enable=True,
+                   periodic_interval=1.0, periodic_fuzzy_delay=0)
+    options.update(kwargs)
+    return service.Service.create(binary="novalite-compute", db=db,
+                                  clock=clock, **options)
+
+
+def test_create_fills_from_the_configuration(db, clock, config):
+    config.config(compute_manager=RECORDING, host="node9",
+                  report_interval=4, periodic_interval=7)
+    server = service.Service.create(binary="novalite-compute", db=db,
+                                    clock=clock)
+    assert (server.host, server.binary, server.topic) == (
+        "node9", "novalite-compute", "compute")
+    assert isinstance(server.manager, Recording)
+    assert server.manager.service_name == "compute"
+    assert server.report_interval == 4 and server.periodic_interval == 7
+
+
+def test_create_refuses_an_unknown_topic(db, clock):
+    with pytest.raises(exception.InvalidManager, match="network_manager"):
+        service.Service.create(binary="novalite-network", db=db, clock=clock)
+
+
+def test_create_refuses_an_unloadable_manager(db, clock, config):
+    config.config(compute_manager="no.such.Manager")
+    with pytest.raises(exception.InvalidManager, match="no.such.Manager"):
+        service.Service.create(binary="novalite-compute", db=db, clock=clock)
+
+
+def test_attributes_fall_through_to_the_manager(db, clock, config):
+    server = make_service(db, clock, config)
+    assert server.every_other_tick == server.manager.every_other_tick
+    with pytest.raises(AttributeError):
+        server.no_such_thing
+
+
+def test_start_follows_novas_order(db, clock, config, monkeypatch):
+    notified = []
+    monkeypatch.setattr(service.systemd, "ready",
+                        lambda status=None: notified.append("READY=1"))
+    original = db.service_get_or_create
+
+    def get_or_create(*args):
+        CALLS.append("services row")
+        return original(*args)
+
+    monkeypatch.setattr(db, "service_get_or_create", get_or_create)
+    server = make_service(db, clock, config, report_interval=0,
+                          periodic_enable=False)
+    server.start()
+    assert CALLS == ["init_host", "services row", "pre_start_hook",
+                     "post_start_hook"]
+    assert notified == ["READY=1"]
+    row = db.service_get_by_host_and_binary("node1", "novalite-compute")
+    assert row.topic == "compute" and server.service_id == row.id
+    server.stop()
+    assert CALLS[-1] == "cleanup_host"
+
+
+def test_ticks_count_on_a_grid_and_spacing_tasks_keep_their_own_time(
+        db, clock, config):
+    server = make_service(db, clock, config)
+    start = clock.now
+    waits = []
+    for _ in range(40):
+        waits.append(server.periodic_tasks())
+        clock.advance(waits[-1])
+    ticks = [t - start for name, t in CALLS if name == "every_other_tick"]
+    quarters = [t - start for name, t in CALLS if name == "quarter_second"]
+    assert ticks[:4] == pytest.approx([1.0, 3.0, 5.0, 7.0])
+    assert quarters[:6] == pytest.approx([0.25, 0.5, 0.75, 1.0, 1.25, 1.5])
+    assert max(waits) <= 0.25 + 1e-9
+
+
+def test_a_slow_tick_does_not_shift_the_tick_grid(db, clock, config):
+    server = make_service(db, clock, config, periodic_interval=10.0)
+    start = clock.now
+    server.periodic_tasks()
+    clock.advance(23.5)  # the first pass took 23.5 s
+    wait = server.periodic_tasks()
+    assert wait == pytest.approx(0.25)
+    clock.now = start + 30
+    server.periodic_tasks()
+    clock.now = start + 40
+    server.periodic_tasks()
+    assert [t - start for name, t in CALLS
+            if name == "every_other_tick"] == [23.5, 40]
+
+
+def test_heartbeat_counts_reports(db, clock, config):
+    server = make_service(db, clock, config)
+    server.service_id = db.service_get_or_create(
+        "node1", "novalite-compute", "compute").id
+    for _ in range(3):
+        server.report_state()
+    assert db.service_get(server.service_id).report_count == 3
+
+
+def test_heartbeat_recreates_a_deleted_row(db, clock, config, caplog):
+    server = make_service(db, clock, config)
+    server.service_id = db.service_get_or_create(
+        "node1", "novalite-compute", "compute").id
+    db.service_destroy(server.service_id)
+    server.report_state()
+    row = db.service_get_by_host_and_binary("node1", "novalite-compute")
+    assert row.id != server.service_id or row.deleted == 0
+    assert row.report_count == 1
+    assert server.service_id == row.id
+
+
+def test_heartbeat_survives_an_outage_and_says_so_once(db, clock, config,
+                                                       caplog):
+    flaky = FlakyDatabase(db)
+    server = make_service(flaky, clock, config)
+    server.service_id = db.service_get_or_create(
+        "node1", "novalite-compute", "compute").id
+    server.report_state()
+    flaky.down = True
+    for _ in range(5):
+        server.report_state()  # never raises
+    assert server.model_disconnected
+    flaky.down = False
+    server.report_state()
+    server.report_state()
+    messages = [r.getMessage() for r in caplog.records
+                if r.name.startswith("novalite")]
+    assert messages.count("model server went away") == 1
+    assert messages.count("Recovered model server connection!") == 1
+    assert not server.model_disconnected
+    assert db.service_get(server.service_id).report_count == 3
+
+
+def test_stop_abandons_a_task_past_the_graceful_timeout(db, config,
+                                                       caplog):
+    import eventlet
+
+    class Hung(manager.Manager):
+        @manager.periodic_task
+        def hangs(self, context):
+            CALLS.append("hangs")
+            eventlet.sleep(3600)
+
+    config.config(compute_manager=__name__ + ".test_stop_hung")
+    globals()["test_stop_hung"] = Hung
+    try:
+        server = service.Service.create(
+            binary="novalite-compute", db=db, report_interval=0,
+            periodic_enable=True, periodic_interval=1,
+            periodic_fuzzy_delay=0)
+        server.start()
+        eventlet.sleep(0.01)
+        assert CALLS == ["hangs"]
+        server.stop(graceful_timeout=0.05)
+        server.wait()
+        assert any("abandoning it" in r.getMessage()
+                   for r in caplog.records)
+    finally:
+        del globals()["test_stop_hung"]
+
+
+def test_kill_deletes_the_service_row(db, clock, config):
+    server = make_service(db, clock, config, report_interval=0,
+                          periodic_enable=False)
+    server.start()
+    server.kill()
+    assert db.service_get_by_host_and_binary("node1",
+                                             "novalite-compute") is None
+
+
+def test_reload_applies_settings_and_resets(db, clock, config):
+    server = make_service(db, clock, config)
+    settings = server.manager.periodic_task_settings("quarter_second")
+    server.reload({"quarter_second": settings.replace("quarter_second",
+                                                      enabled=False)})
+    assert CALLS == ["reset"]
+    assert not server.manager.periodic_task_settings(
+        "quarter_second").enabled
+
+
+def test_schedule_is_logged_once_per_task(db, clock, config, caplog):
+    caplog.set_level(logging.INFO, logger="novalite")
+    server = make_service(db, clock, config)
+    server.log_schedule(first_delay=3.2)
+    messages = [r.getMessage() for r in caplog.records]
+    assert "Periodic timer: a tick every 1 s, first tick in 3.2 s" in messages
+    assert ("Periodic task Recording.every_other_tick: every 2 ticks (2 s)"
+            in messages)
+    assert "Periodic task Recording.quarter_second: every 0.25 s" in messages
