@@ -27,9 +27,8 @@ def list_opts():
     for module in conf.MODULES:
         for group, opts in module.list_opts().items():
             by_group[group].extend(opts)
-    from oslo_utils import importutils
+    from novalite.compute import manager as compute_manager
 
-    manager_class = importutils.import_class(
-        conf.service.service_opts[-1].default)
-    by_group.update(periodic_task.list_opts_for(manager_class))
+    by_group.update(periodic_task.list_opts_for(
+        compute_manager.ComputeManager))
     return list(by_group.items())

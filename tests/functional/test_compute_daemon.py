@@ -215,3 +215,19 @@ def test_version_and_help():
                             capture_output=True, text=True, env=env,
                             timeout=60)
     assert helped.returncode == 0 and "--config-file" in helped.stdout
+
+
+def test_log_file_and_quiet_start(tmp_path, state_path, daemons):
+    log_file = tmp_path / "compute.log"
+    compute = daemons(tmp_path, daemon_module.base_ini(
+        state_path, log_file=str(log_file)))
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline and (
+            not log_file.exists()
+            or "Running periodic task" not in log_file.read_text()):
+        time.sleep(0.1)
+    assert "Running periodic task ProbeManager" in log_file.read_text()
+    compute.signal(signal.SIGTERM)
+    assert compute.wait() == 0
+    assert not any("Eventlet is deprecated" in line
+                   for line in compute.lines)

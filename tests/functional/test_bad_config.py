@@ -1,0 +1,132 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+"""Every kind of bad configuration: exit 78, one line, nothing runs."""
+
+import os
+import subprocess
+
+import pytest
+
+from tests.functional import daemon as daemon_module
+
+BAD = {
+    "not a number": "[DEFAULT]\nperiodic_interval = often\n",
+    "below minimum": "[DEFAULT]\nreport_interval = 0\n",
+    "negative fuzzy delay": "[DEFAULT]\nperiodic_fuzzy_delay = -1\n",
+    "bad boolean": "[DEFAULT]\nperiodic_enable = sure\n",
+    "bad debug": "[DEFAULT]\ndebug = loud\n",
+    "unknown option": "[DEFAULT]\nperiodic_intervall = 5\n",
+    "unknown section": "[databse]\nconnection = sqlite://\n",
+    "unknown database option": "[database]\nconection = sqlite://\n",
+    "not a url": "[database]\nconnection = nowhere\n",
+    "unknown driver": "[database]\nconnection = postgresql+nope://h/d\n",
+    "heartbeat slower than down time":
+        "[DEFAULT]\nreport_interval = 30\nservice_down_time = 20\n",
+    "unloadable manager": "[DEFAULT]\ncompute_manager = no.such.Manager\n",
+    "unknown task": "[periodic_task:no_such_task]\nspacing = 5\n",
+    "task name with underscores": "[periodic_task:_busy]\nspacing = 5\n",
+    "spacing and ticks": "[periodic_task:fast]\nspacing = 1\n"
+                         "ticks_between_runs = 2\n",
+    "bad spacing": "[periodic_task:fast]\nspacing = fast\n",
+    "negative ticks": "[periodic_task:counted]\nticks_between_runs = -2\n",
+    "fractional ticks": "[periodic_task:counted]\nticks_between_runs = 0.5\n",
+    "bad enabled": "[periodic_task:slow]\nenabled = maybe\n",
+    "bad run_immediately": "[periodic_task:slow]\nrun_immediately = 3\n",
+    "negative timeout": "[periodic_task:slow]\ntimeout = -1\n",
+    "unknown task option": "[periodic_task:slow]\nspace = 1\n",
+    "no section header": "periodic_interval = 5\n",
+    "no equals sign": "[DEFAULT]\nperiodic_interval 5\n",
+    "state path not creatable": "[DEFAULT]\nstate_path = /proc/novalite\n",
+}
+
+
+def run_compute(args, env=None, timeout=60):
+    return subprocess.run(daemon_module.command() + args,
+                          capture_output=True, text=True, timeout=timeout,
+                          env=daemon_module.environment(env))
+
+
+def assert_one_line_and_78(result):
+    assert result.returncode == 78, result.stdout + result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("compute.py: ") or lines[0].startswith(
+        "novalite-compute: ")
+    assert "Traceback" not in result.stderr
+    assert "Eventlet is deprecated" not in result.stderr
+    return lines[0]
+
+
+@pytest.mark.parametrize("kind", sorted(BAD))
+def test_bad_config_exits_78_with_one_line(tmp_path, state_path, kind):
+    ini = tmp_path / "compute.conf"
+    text = BAD[kind]
+    if not text.startswith("[DEFAULT]") and not text.startswith(
+            "periodic_interval"):
+        text = daemon_module.base_ini(state_path) + text
+    else:
+        text = text.replace("[DEFAULT]\n", daemon_module.base_ini(
+            state_path), 1)
+    ini.write_text(text)
+    result = run_compute(["--config-file", str(ini)])
+    line = assert_one_line_and_78(result)
+    assert "Running periodic task" not in result.stdout
+    assert not os.path.exists(os.path.join(state_path, "novalite.sqlite"))
+    if kind not in ("unloadable manager", "state path not creatable",
+                    "heartbeat slower than down time", "not a url",
+                    "unknown driver"):
+        assert str(ini) in line
+
+
+def test_missing_config_file(tmp_path):
+    missing = str(tmp_path / "missing.conf")
+    line = assert_one_line_and_78(run_compute(["--config-file", missing]))
+    assert missing in line and "not found" in line
+
+
+def test_config_file_that_is_a_directory(tmp_path):
+    line = assert_one_line_and_78(run_compute(["--config-file",
+                                               str(tmp_path)]))
+    assert "directory" in line
+
+
+@pytest.mark.skipif(os.geteuid() == 0,
+                    reason="root reads any file; cannot test permissions")
+def test_unreadable_config_file(tmp_path):
+    ini = tmp_path / "secret.conf"
+    ini.write_text("[DEFAULT]\n")
+    ini.chmod(0)
+    line = assert_one_line_and_78(run_compute(["--config-file", str(ini)]))
+    assert "permission denied" in line
+
+
+def test_missing_config_dir(tmp_path):
+    line = assert_one_line_and_78(run_compute(
+        ["--config-dir", str(tmp_path / "nodir")]))
+    assert "config directory not found" in line
+
+
+def test_unreachable_database_is_status_69(tmp_path, state_path):
+    ini = tmp_path / "compute.conf"
+    ini.write_text(daemon_module.base_ini(state_path) + (
+        "[database]\nconnection = "
+        "postgresql+pg8000://nobody@127.0.0.1:9/novalite\n"))
+    result = run_compute(["--config-file", str(ini)])
+    assert result.returncode == 69
+    assert "cannot use the database" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_unknown_command_line_option_is_a_usage_error():
+    result = run_compute(["--no-such-flag"])
+    assert result.returncode == 2
+    assert "usage:" in result.stderr

@@ -1,0 +1,139 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+"""novalite-manage db and the daemon on SQLite, PostgreSQL and MySQL.
+
+The server databases are the local ones; a test that needs one is skipped,
+with the reason, when it does not answer.
+"""
+
+import signal
+import subprocess
+import time
+import uuid
+
+import pytest
+import sqlalchemy as sa
+
+from tests.functional import daemon as daemon_module
+
+SERVERS = {
+    "postgresql": "postgresql+pg8000://postgres@127.0.0.1:5432/%s",
+    "mysql": "mysql+pymysql://root@127.0.0.1:3306/%s",
+}
+ADMIN_DATABASE = {"postgresql": "postgres", "mysql": "mysql"}
+
+
+@pytest.fixture(params=["sqlite", "postgresql", "mysql"])
+def database_url(request, tmp_path):
+    """A fresh, empty database of each kind; dropped afterwards."""
+    kind = request.param
+    if kind == "sqlite":
+        yield "sqlite:///%s" % (tmp_path / "fresh.sqlite")
+        return
+    admin_url = SERVERS[kind] % ADMIN_DATABASE[kind]
+    name = "novalite_test_%s" % uuid.uuid4().hex[:12]
+    try:
+        admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
+        with admin.connect() as connection:
+            connection.execute(sa.text("CREATE DATABASE %s" % name))
+    except Exception as exc:  # any failure to reach the server
+        pytest.skip("%s is not reachable at %s: %s"
+                    % (kind, admin_url.split("@")[-1], str(exc)[:120]))
+    try:
+        yield SERVERS[kind] % name
+    finally:
+        with admin.connect() as connection:
+            connection.execute(sa.text("DROP DATABASE %s" % name))
+        admin.dispose()
+
+
+def manage(ini, *args):
+    return subprocess.run(
+        daemon_module.command("manage") + ["--config-file", str(ini)]
+        + list(args), capture_output=True, text=True, timeout=120,
+        env=daemon_module.environment())
+
+
+def write_ini(tmp_path, state_path, url, **overrides):
+    ini = tmp_path / "compute.conf"
+    ini.write_text(daemon_module.base_ini(state_path, **overrides)
+                   + "[database]\nconnection = %s\n" % url)
+    return ini
+
+
+def test_db_version_and_sync(tmp_path, state_path, database_url):
+    ini = write_ini(tmp_path, state_path, database_url)
+    before = manage(ini, "db", "version")
+    assert before.returncode == 1
+    assert before.stdout.strip() == "none"
+    assert "run 'novalite-manage db sync'" in before.stderr
+    synced = manage(ini, "db", "sync")
+    assert synced.returncode == 0, synced.stderr
+    assert "Database schema is at version 0001" in synced.stdout
+    after = manage(ini, "db", "version")
+    assert (after.returncode, after.stdout.strip()) == (0, "0001")
+    again = manage(ini, "db", "sync")  # idempotent
+    assert again.returncode == 0
+
+
+def test_daemon_heartbeats_into_each_database(tmp_path, state_path,
+                                              database_url, daemons):
+    ini = write_ini(tmp_path, state_path, database_url)
+    assert manage(ini, "db", "sync").returncode == 0
+    compute = daemons(tmp_path, ini.read_text())
+    compute.wait_for("Running periodic task ProbeManager.fast")
+    engine = sa.create_engine(database_url)
+    try:
+        def count():
+            with engine.connect() as connection:
+                return connection.execute(sa.text(
+                    "SELECT report_count FROM services WHERE host = "
+                    "'probe-host' AND deleted = 0")).scalar()
+        first = count()
+        deadline = time.monotonic() + 10
+        while count() < first + 3 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert count() >= first + 3
+    finally:
+        engine.dispose()
+    compute.signal(signal.SIGTERM)
+    assert compute.wait() == 0
+
+
+@pytest.mark.parametrize("database_url", ["postgresql", "mysql"],
+                         indirect=True)
+def test_daemon_refuses_a_server_database_that_is_behind(
+        tmp_path, state_path, database_url):
+    ini = write_ini(tmp_path, state_path, database_url)
+    result = subprocess.run(
+        daemon_module.command() + ["--config-file", str(ini)],
+        capture_output=True, text=True, timeout=60,
+        env=daemon_module.environment())
+    assert result.returncode == 78
+    assert "run 'novalite-manage db sync'" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_manage_refuses_a_bad_config(tmp_path):
+    ini = tmp_path / "bad.conf"
+    ini.write_text("[database]\nconnection = nowhere\n")
+    result = manage(ini, "db", "version")
+    assert result.returncode == 78
+    assert "[database] connection" in result.stderr
+
+
+def test_manage_needs_a_category():
+    result = subprocess.run(daemon_module.command("manage"),
+                            capture_output=True, text=True, timeout=60,
+                            env=daemon_module.environment())
+    assert result.returncode == 2
+    assert "usage:" in result.stderr

@@ -1,0 +1,76 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+"""The shipped systemd unit: valid, and hardened (exposure 2.0 or lower)."""
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from tests.functional import daemon as daemon_module
+
+UNIT = os.path.join(daemon_module.REPO, "etc", "systemd",
+                    "novalite-compute.service")
+ANALYZE = shutil.which("systemd-analyze")
+needs_analyze = pytest.mark.skipif(ANALYZE is None,
+                                   reason="systemd-analyze is not installed")
+
+
+def unit_text():
+    with open(UNIT) as unit:
+        return unit.read()
+
+
+@pytest.fixture
+def installed_unit(tmp_path):
+    """The unit with ExecStart pointing at an executable that exists here
+    (verify checks it); everything else as shipped."""
+    launcher = os.path.join(os.path.dirname(sys.executable),
+                            "novalite-compute")
+    if not os.path.exists(launcher):
+        launcher = os.path.join(daemon_module.REPO, "bin", "novalite-compute")
+    path = tmp_path / "novalite-compute.service"
+    path.write_text(unit_text().replace("/usr/bin/novalite-compute",
+                                        launcher))
+    return str(path)
+
+
+def test_unit_has_what_operators_rely_on():
+    text = unit_text()
+    for line in ("Type=notify", "ExecReload=/bin/kill -HUP $MAINPID",
+                 "Restart=on-failure", "RestartPreventExitStatus=78",
+                 "User=novalite", "StateDirectory=novalite",
+                 "LogsDirectory=novalite"):
+        assert line in text.splitlines(), line
+    stop = re.search(r"^TimeoutStopSec=(\d+)s$", text, re.M)
+    assert stop and float(stop.group(1)) > 60  # graceful_shutdown_timeout
+
+
+@needs_analyze
+def test_systemd_analyze_verify_passes(installed_unit):
+    result = subprocess.run([ANALYZE, "verify", installed_unit],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+
+
+@needs_analyze
+def test_systemd_analyze_security_rates_it_2_or_lower(installed_unit):
+    result = subprocess.run(
+        [ANALYZE, "security", "--offline=true", "--no-pager",
+         installed_unit], capture_output=True, text=True, timeout=120)
+    match = re.search(r"Overall exposure level for \S+: (\d+\.\d+)",
+                      result.stdout + result.stderr)
+    assert match, result.stdout + result.stderr
+    assert float(match.group(1)) <= 2.0
