@@ -17,8 +17,14 @@ Unit tests hand them a fake clock with the same four methods, so they can
 drive hours of schedule in microseconds without sleeping.
 """
 
+import os
 import time
 import warnings
+
+# NOTE(novalite): eventlet's green DNS pulls in dnspython, a tenth of a
+# second and several MiB at every start, for the rare database connection
+# made by name. Operators who resolve slowly can set it back to "no".
+os.environ.setdefault("EVENTLET_NO_GREENDNS", "yes")
 
 with warnings.catch_warnings():
     # Operators cannot act on eventlet's own deprecation notice.

@@ -17,11 +17,11 @@ table of every periodic task with its schedule and record.
 
 import datetime
 
-from oslo_reports import guru_meditation_report as gmr
-from oslo_reports.models import with_default_views
-from oslo_reports.views.text import generic as text_views
-
 from novalite import version
+
+# oslo.reports is imported on the first SIGUSR2 only: most daemons never
+# get one, and the import costs start-up time and memory.
+_managers = []
 
 _COLUMNS = [
     ("Task", "full_name"), ("Schedule", "schedule"), ("Runs", "runs"),
@@ -62,18 +62,25 @@ def task_rows(manager):
 
 
 def register(manager):
-    """Add the periodic-task section to every report from now on."""
-    def generate():
-        return with_default_views.ModelWithDefaultViews(
+    """Add the manager's periodic-task section to every report."""
+    _managers.append(manager)
+
+
+def write(service_name, log_dir=None):
+    """Write a report: to a file in ``log_dir``, or to stderr."""
+    from oslo_reports import guru_meditation_report as gmr
+    from oslo_reports.models import with_default_views
+    from oslo_reports.views.text import generic as text_views
+
+    def section(manager):
+        return lambda: with_default_views.ModelWithDefaultViews(
             {"tasks": task_rows(manager)},
             text_view=text_views.TableView(
                 [title for title, _ in _COLUMNS],
                 [key for _, key in _COLUMNS], "tasks"))
 
-    gmr.TextGuruMeditation.register_section("Periodic Tasks", generate)
+    class Report(gmr.TextGuruMeditation):
+        persistent_sections = [("Periodic Tasks", section(manager))
+                               for manager in _managers]
 
-
-def write(service_name, log_dir=None):
-    """Write a report: to a file in ``log_dir``, or to stderr."""
-    gmr.TextGuruMeditation.handle_signal(version.VersionInfo, service_name,
-                                         log_dir, None)
+    Report.handle_signal(version.VersionInfo, service_name, log_dir, None)

@@ -13,13 +13,12 @@
 
 Every public method opens its own short transaction, so a caller never
 holds a connection across a sleep, and a failure leaves nothing half
-written.
+written. Rows come back as SQLAlchemy Rows: ``row.host``, ``row.id``.
 """
 
 import os
 
 import sqlalchemy as sa
-from sqlalchemy import orm
 
 from novalite import exception
 from novalite.db import models
@@ -85,7 +84,6 @@ class Database:
 
     def __init__(self, engine):
         self.engine = engine
-        self._session = orm.sessionmaker(engine, expire_on_commit=False)
 
     @classmethod
     def from_conf(cls, conf):
@@ -96,25 +94,35 @@ class Database:
     def dispose(self):
         self.engine.dispose()
 
+    def _first(self, statement):
+        with self.engine.connect() as connection:
+            return connection.execute(statement).first()
+
+    def _all(self, statement):
+        with self.engine.connect() as connection:
+            return list(connection.execute(statement))
+
+    def _write(self, statement):
+        with self.engine.begin() as connection:
+            return connection.execute(statement).rowcount
+
     # services ---------------------------------------------------------------
 
     def service_get_by_host_and_binary(self, host, binary):
-        with self._session() as session:
-            return session.scalars(
-                sa.select(models.Service).filter_by(
-                    host=host, binary=binary, deleted=0)).first()
+        services = models.services
+        return self._first(sa.select(services).where(
+            services.c.host == host, services.c.binary == binary,
+            services.c.deleted == 0))
 
     def service_get(self, service_id):
-        with self._session() as session:
-            return session.scalars(
-                sa.select(models.Service).filter_by(
-                    id=service_id, deleted=0)).first()
+        services = models.services
+        return self._first(sa.select(services).where(
+            services.c.id == service_id, services.c.deleted == 0))
 
     def service_get_all(self):
-        with self._session() as session:
-            return list(session.scalars(
-                sa.select(models.Service).filter_by(deleted=0)
-                .order_by(models.Service.host, models.Service.binary)))
+        services = models.services
+        return self._all(sa.select(services).where(services.c.deleted == 0)
+                         .order_by(services.c.host, services.c.binary))
 
     def service_get_or_create(self, host, binary, topic):
         """The live row of (host, binary), made if there is none.
@@ -126,41 +134,35 @@ class Database:
         if existing is not None:
             return existing
         try:
-            with self._session.begin() as session:
-                row = models.Service(host=host, binary=binary, topic=topic,
-                                     report_count=0, disabled=False)
-                session.add(row)
-            return row
+            self._write(sa.insert(models.services).values(
+                host=host, binary=binary, topic=topic, report_count=0,
+                disabled=False))
         except sa.exc.IntegrityError:
-            return self.service_get_by_host_and_binary(host, binary)
+            pass
+        return self.service_get_by_host_and_binary(host, binary)
 
     def service_heartbeat(self, service_id):
         """Add one to ``report_count``; False if the row is gone."""
-        with self._session.begin() as session:
-            result = session.execute(
-                sa.update(models.Service)
-                .where(models.Service.id == service_id,
-                       models.Service.deleted == 0)
-                .values(report_count=models.Service.report_count + 1,
-                        updated_at=models.utcnow()))
-            return result.rowcount == 1
+        services = models.services
+        return self._write(
+            sa.update(services)
+            .where(services.c.id == service_id, services.c.deleted == 0)
+            .values(report_count=services.c.report_count + 1,
+                    updated_at=models.utcnow())) == 1
 
     def service_update(self, service_id, **values):
-        with self._session.begin() as session:
-            result = session.execute(
-                sa.update(models.Service)
-                .where(models.Service.id == service_id,
-                       models.Service.deleted == 0)
-                .values(updated_at=models.utcnow(), **values))
-            if result.rowcount != 1:
-                raise exception.ServiceNotFound(service_id=service_id)
+        services = models.services
+        updated = self._write(
+            sa.update(services)
+            .where(services.c.id == service_id, services.c.deleted == 0)
+            .values(updated_at=models.utcnow(), **values))
+        if updated != 1:
+            raise exception.ServiceNotFound(service_id=service_id)
 
     def service_destroy(self, service_id):
         """Soft-delete the row, as nova does."""
-        with self._session.begin() as session:
-            session.execute(
-                sa.update(models.Service)
-                .where(models.Service.id == service_id,
-                       models.Service.deleted == 0)
-                .values(deleted=models.Service.id,
-                        deleted_at=models.utcnow()))
+        services = models.services
+        self._write(
+            sa.update(services)
+            .where(services.c.id == service_id, services.c.deleted == 0)
+            .values(deleted=services.c.id, deleted_at=models.utcnow()))

@@ -34,7 +34,8 @@ def heartbeat_count(state_path):
 
 
 def gaps(times):
-    return [later - earlier for earlier, later in zip(times, times[1:])]
+    return [later - earlier
+            for earlier, later in zip(times, times[1:], strict=False)]
 
 
 def test_tasks_run_at_their_configured_spacings(tmp_path, state_path,

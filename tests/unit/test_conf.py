@@ -25,3 +25,4 @@ def test_options_are_listed_once():
              for option in options]
     assert len(names) == len(set(names))
     assert ("DEFAULT", "run_external_periodic_tasks") in names
+

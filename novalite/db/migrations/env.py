@@ -15,7 +15,7 @@ from alembic import context
 
 from novalite.db import models
 
-target_metadata = models.Base.metadata
+target_metadata = models.metadata
 
 
 def run_migrations_online():

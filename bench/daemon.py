@@ -1,0 +1,160 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+"""novalite-compute against the same daemon on oslo.service, in one run.
+
+  start-up   exec to READY=1 on a notify socket (median of REPEATS)
+  idle       RSS after IDLE_SECONDS and CPU seconds used over them, both
+             daemons idling side by side on the default configuration
+  stop       SIGTERM to exit, idle
+
+Usage: python -m bench.daemon   (environment: BENCH_REPEATS=5,
+BENCH_IDLE_SECONDS=60)
+"""
+
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+from bench import harness
+
+REPEATS = int(os.environ.get("BENCH_REPEATS", "5"))
+IDLE_SECONDS = float(os.environ.get("BENCH_IDLE_SECONDS", "60"))
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+DAEMONS = {
+    "novalite-compute": [sys.executable, "-m", "novalite.cmd.compute"],
+    "oslo.service daemon": [sys.executable, "-m", "bench.peers.oslo_daemon"],
+}
+
+
+class Running:
+    """One daemon started with a notify socket, in its own state dir."""
+
+    def __init__(self, name, workdir):
+        self.name = name
+        self.workdir = workdir
+        ini = os.path.join(workdir, "compute.conf")
+        with open(ini, "w") as handle:
+            handle.write("[DEFAULT]\nstate_path = %s\nhost = bench\n"
+                         % os.path.join(workdir, "state"))
+        self.socket_path = os.path.join(workdir, "notify.sock")
+        if os.path.exists(self.socket_path):
+            os.unlink(self.socket_path)
+        self.listener = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.listener.bind(self.socket_path)
+        self.listener.settimeout(60)
+        env = dict(os.environ, NOTIFY_SOCKET=self.socket_path,
+                   PYTHONPATH=REPO, PYTHONWARNINGS="ignore")
+        self.started = time.monotonic()
+        self.process = subprocess.Popen(
+            DAEMONS[name] + ["--config-file", ini], env=env, cwd=REPO,
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def wait_ready(self):
+        while b"READY=1" not in self.listener.recv(4096):
+            pass
+        return time.monotonic() - self.started
+
+    def cpu_seconds(self):
+        with open("/proc/%d/stat" % self.process.pid) as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def rss_mib(self):
+        with open("/proc/%d/status" % self.process.pid) as status:
+            for line in status:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024
+        return None
+
+    def stop(self):
+        start = time.monotonic()
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self.listener.close()
+        return time.monotonic() - start
+
+
+def startup_and_stop():
+    """Restarts on an existing state directory, as after a reboot; the
+    first start of each daemon, which creates the database, is not
+    counted."""
+    ready = {name: [] for name in DAEMONS}
+    stop = {name: [] for name in DAEMONS}
+    with tempfile.TemporaryDirectory() as top:
+        for name in DAEMONS:
+            os.makedirs(os.path.join(top, name))
+            daemon = Running(name, os.path.join(top, name))
+            daemon.wait_ready()
+            daemon.stop()
+        for _ in range(REPEATS):
+            for name in DAEMONS:
+                daemon = Running(name, os.path.join(top, name))
+                ready[name].append(daemon.wait_ready())
+                time.sleep(0.5)
+                stop[name].append(daemon.stop())
+    return ({n: statistics.median(v) for n, v in ready.items()},
+            {n: statistics.median(v) for n, v in stop.items()})
+
+
+def idle():
+    figures = {}
+    with tempfile.TemporaryDirectory() as workdir:
+        daemons = {}
+        for name in DAEMONS:
+            os.makedirs(os.path.join(workdir, name))
+            daemons[name] = Running(name, os.path.join(workdir, name))
+        for daemon in daemons.values():
+            daemon.wait_ready()
+        start = {n: d.cpu_seconds() for n, d in daemons.items()}
+        time.sleep(IDLE_SECONDS)
+        for name, daemon in daemons.items():
+            figures[name] = (daemon.rss_mib(),
+                             daemon.cpu_seconds() - start[name])
+            daemon.stop()
+    return figures
+
+
+def main():
+    ready, stop = startup_and_stop()
+    idle_figures = idle()
+    rows = []
+    for name in DAEMONS:
+        rss, cpu = idle_figures[name]
+        rows.append([name, ready[name] * 1e3, rss, cpu, stop[name] * 1e3])
+    print("## Daemon: default configuration, SQLite, median of %d restarts;"
+          " idle for %g s\n" % (REPEATS, IDLE_SECONDS))
+    print(harness.table(["daemon", "exec to READY ms", "RSS MiB",
+                         "idle CPU s", "SIGTERM to exit ms"], rows))
+    ours, peer = rows
+    print()
+    for label, index, target in (("start-up", 1, 0.8), ("memory", 2, 1.0),
+                                 ("idle CPU", 3, 0.5)):
+        value = harness.ratio(ours[index], peer[index])
+        verdict = "n/a" if value is None else (
+            "met" if value <= target else "MISSED")
+        print("- %s: novalite/oslo.service = %s (target at most %g: %s)"
+              % (label, "n/a" if value is None else "%.3g" % value, target,
+                 verdict))
+
+
+if __name__ == "__main__":
+    main()
