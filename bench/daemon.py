@@ -152,7 +152,7 @@ def main():
         verdict = "n/a" if value is None else (
             "met" if value <= target else "MISSED")
         print("- %s: novalite/oslo.service = %s (target at most %g: %s)"
-              % (label, "n/a" if value is None else "%.3g" % value, target,
+              % (label, "n/a" if value is None else "%.3f" % value, target,
                  verdict))
 
 

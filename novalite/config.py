@@ -206,12 +206,36 @@ def check_values(conf):
         db_api.check_url(db_api.connection_url(conf))
     except exception.DatabaseError as exc:
         raise ConfigError("[database] connection", exc.kwargs["reason"])
+    _check_logging(conf)
     if conf.report_interval >= conf.service_down_time:
         raise ConfigError(
             "[DEFAULT] report_interval",
             "%g is not less than service_down_time (%g): the service "
             "would always look down" % (conf.report_interval,
                                         conf.service_down_time))
+
+
+def _check_logging(conf):
+    """What oslo.log would only find out with a traceback."""
+    if conf.use_journal:
+        try:
+            from systemd import journal  # noqa: F401
+        except ImportError:
+            raise ConfigError("[DEFAULT] use_journal", "needs the Python "
+                              "systemd bindings (python3-systemd), which "
+                              "are not installed")
+    log_file = conf.log_file
+    if log_file:
+        if conf.log_dir:
+            log_file = os.path.join(conf.log_dir, log_file)
+        directory = os.path.dirname(os.path.abspath(log_file))
+        if not os.path.isdir(directory):
+            raise ConfigError("[DEFAULT] log_file", "directory %s does not "
+                              "exist" % directory)
+        if not os.access(log_file if os.path.exists(log_file)
+                         else directory, os.W_OK):
+            raise ConfigError("[DEFAULT] log_file", "%s is not writable"
+                              % log_file)
 
 
 def task_sections(files):

@@ -76,3 +76,16 @@ class ServiceNotFound(NovaliteException):
 
 class InvalidManager(NovaliteException):
     msg_fmt = "Cannot load manager %(name)s: %(reason)s"
+
+
+class InvalidDriver(NovaliteException):
+    msg_fmt = "Cannot load compute driver %(name)s: %(reason)s"
+
+
+class InstanceNotFound(NovaliteException):
+    msg_fmt = "Instance %(instance_id)s could not be found."
+
+
+class InstanceInvalidState(NovaliteException):
+    msg_fmt = ("Cannot %(action)s instance %(instance_id)s while it is "
+               "%(state)s")

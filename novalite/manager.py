@@ -132,11 +132,13 @@ class Manager(metaclass=ManagerMeta):
     :param service_name: the service this manager belongs to.
     :param conf: the configuration to read; the global CONF by default.
     :param clock: the clock seam (monotonic, time, wait, deadline).
+    :param db: the Database the manager may use; the service hands its own.
     """
 
     def __init__(self, host=None, service_name="undefined", *, conf=None,
-                 clock=None):
+                 clock=None, db=None):
         self.conf = conf if conf is not None else CONF
+        self.db = db
         self.host = host if host is not None else self.conf.host
         self.service_name = service_name
         self._clock = clock if clock is not None else greenthreads.CLOCK

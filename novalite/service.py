@@ -11,12 +11,14 @@
 # under the License.
 """Service: runs a manager with its heartbeat and periodic timers.
 
-``Service.start()`` follows nova's order: ``init_host()``, the ``services``
-row, ``pre_start_hook()``, the heartbeat timer, the periodic timer (after a
-random fuzzy delay), ``post_start_hook()``, then systemd's ``READY=1``.
+``Service.start()`` readies the database, then follows nova's order:
+``init_host()``, the ``services`` row, ``pre_start_hook()``, the heartbeat
+timer, the periodic timer (after a random fuzzy delay),
+``post_start_hook()``, then systemd's ``READY=1``.
 ``serve()`` and ``wait()`` run it under signals; see ``Launcher``.
 """
 
+import datetime
 import math
 import os
 import random
@@ -59,23 +61,26 @@ class Service:
         self.topic = topic
         self.manager_class_name = manager
         self._clock = clock if clock is not None else greenthreads.CLOCK
+        self.db = db if db is not None else db_api.Database.from_conf(
+            self.conf)
         try:
             manager_class = importutils.import_class(manager)
         except (ImportError, ValueError) as exc:
             raise exception.InvalidManager(name=manager, reason=exc)
         self.manager = manager_class(host=host, service_name=topic,
-                                     conf=self.conf, clock=self._clock)
+                                     conf=self.conf, clock=self._clock,
+                                     db=self.db)
         self.report_interval = report_interval
         self.periodic_enable = periodic_enable
         self.periodic_interval = periodic_interval
         self.periodic_fuzzy_delay = periodic_fuzzy_delay
-        self.db = db
         self.service_id = None
         self.model_disconnected = False
         self.timers = []
         self._heartbeat = None
         self._periodic = None
         self._next_tick = None
+        self._saved_stats = None
         self._context = context.get_admin_context()
 
     def __getattr__(self, key):
@@ -126,10 +131,8 @@ class Service:
         LOG.info("Starting %(topic)s node %(host)s (version %(version)s)",
                  {"topic": self.topic, "host": self.host,
                   "version": version.version_info.version_string()})
+        migration.prepare(self.db.engine)
         self.manager.init_host()
-        if self.db is None:
-            self.db = db_api.Database.from_conf(self.conf)
-            migration.prepare(self.db.engine)
         self.service_id = self.db.service_get_or_create(
             self.host, self.binary, self.topic).id
         self.manager.pre_start_hook()
@@ -209,14 +212,51 @@ class Service:
         interval = self.periodic_interval
         if self._next_tick is None:
             self._next_tick = now
-        if now >= self._next_tick:
-            idle = self.manager.periodic_tasks(self._context, raise_on_error)
-            behind = clock.monotonic() - self._next_tick
-            self._next_tick += (math.floor(behind / interval) + 1) * interval
-        else:
-            idle = self.manager.run_due_spacing_tasks(self._context,
-                                                      raise_on_error)
+        try:
+            if now >= self._next_tick:
+                idle = self.manager.periodic_tasks(self._context,
+                                                   raise_on_error)
+                behind = clock.monotonic() - self._next_tick
+                self._next_tick += (math.floor(behind / interval) + 1
+                                    ) * interval
+            else:
+                idle = self.manager.run_due_spacing_tasks(self._context,
+                                                          raise_on_error)
+        finally:
+            self.save_task_stats()
         return max(min(idle, self._next_tick - clock.monotonic()), 0.0)
+
+    def save_task_stats(self):
+        """Write the tasks' statistics to ``periodic_task_stats`` when
+        a task ran or a schedule changed, for ``novalite-manage task
+        list``. A database outage only delays it."""
+        rows = []
+        for row in self.manager.periodic_task_stats():
+            settings = self.manager.periodic_task_settings(row["name"])
+            next_due = row["next_due"]
+            if row["ticks_until_next_run"] is not None and (
+                    self._next_tick is not None):
+                next_due = self._clock.time() + max(
+                    self._next_tick - self._clock.monotonic(), 0) + (
+                    row["ticks_until_next_run"] - 1) * self.periodic_interval
+            rows.append({
+                "task": row["name"], "schedule": self._describe(settings),
+                "runs": row["runs"], "failures": row["failures"],
+                "timeouts": row["timeouts"],
+                "last_start": _to_datetime(row["last_start"]),
+                "last_duration": row["last_duration"],
+                "next_due": _to_datetime(next_due),
+                "last_error": row["last_error"],
+            })
+        signature = [(r["task"], r["schedule"], r["runs"]) for r in rows]
+        if signature == self._saved_stats:
+            return
+        try:
+            self.db.task_stats_save(self.host, self.binary, rows)
+        except Exception as exc:
+            LOG.debug("Task statistics not saved this time: %s", exc)
+        else:
+            self._saved_stats = signature
 
     def report_state(self):
         """The heartbeat: add one to this service's ``report_count``.
@@ -259,6 +299,7 @@ class Service:
         self.manager.set_run_external_periodic_tasks(
             self.conf.run_external_periodic_tasks)
         self.manager.reset()
+        self.save_task_stats()
 
     def log_schedule(self, first_delay=None):
         """Log, once, when every task runs."""
@@ -367,6 +408,13 @@ class Launcher:
             LOG.exception("Reload failed; the previous configuration stays "
                           "in force")
         systemd.ready()
+
+
+def _to_datetime(epoch):
+    if epoch is None:
+        return None
+    return datetime.datetime.fromtimestamp(
+        epoch, datetime.timezone.utc).replace(tzinfo=None)
 
 
 def _wake_only(signum, frame):

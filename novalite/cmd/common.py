@@ -45,7 +45,8 @@ def explained_errors(main):
             return main(*args, **kwargs)
         except config.ConfigError as exc:
             return _fail(EX_CONFIG, "configuration error: %s" % exc)
-        except (exception.InvalidManager, exception.DatabaseError) as exc:
+        except (exception.InvalidManager, exception.InvalidDriver,
+                exception.DatabaseError) as exc:
             return _fail(EX_CONFIG, exc)
         except sa.exc.DBAPIError as exc:
             reason = str(exc.orig if exc.orig is not None else exc)

@@ -11,45 +11,214 @@
 # under the License.
 """novalite-manage: operator commands on the database.
 
-    novalite-manage [--config-file FILE] db sync [--version V]
-    novalite-manage [--config-file FILE] db version
+    novalite-manage [--config-file FILE] db sync [--version V] | db version
+    novalite-manage [--config-file FILE] service list [--format json]
+    novalite-manage [--config-file FILE] service disable|enable --host H
+                                                [--binary B] [--reason R]
+    novalite-manage [--config-file FILE] host list | host show HOST
+    novalite-manage [--config-file FILE] instance list [--host H]
+    novalite-manage [--config-file FILE] task list [--host H]
+
+Tables are aligned for people; ``--format json`` prints them for scripts.
 """
 
+import datetime
+import json
+import os
 import sys
 
+import sqlalchemy as sa
+
 from novalite.cmd import common
+from novalite.compute import power_state
 from novalite import conf
 from novalite.conf import manage as manage_conf
 from novalite import config
 from novalite.db import api as db_api
 from novalite.db import migration
+from novalite.db import models
+from novalite import exception
 
 CONF = conf.CONF
+
+
+class CommandError(Exception):
+    """A request the database cannot answer; one line, exit status 1."""
+
+
+def _format_value(value):
+    if value is None:
+        return "-"
+    if isinstance(value, datetime.datetime):
+        return value.strftime("%Y-%m-%d %H:%M:%S")
+    if isinstance(value, float):
+        return "%.3f" % value
+    return str(value)
+
+
+def print_table(columns, rows, output_format):
+    """Print ``rows`` (dicts) as an aligned table or as JSON."""
+    if output_format == "json":
+        print(json.dumps([{key: row[key] for key, _ in columns}
+                          for row in rows], default=str, indent=2))
+        return
+    cells = [[title for _, title in columns]] + [
+        [_format_value(row[key]) for key, _ in columns] for row in rows]
+    widths = [max(len(line[i]) for line in cells)
+              for i in range(len(columns))]
+    for line in cells:
+        print("  ".join(cell.ljust(width)
+                        for cell, width in zip(line, widths,
+                                               strict=True)).rstrip())
+
+
+def open_database():
+    """The configured database, refused clearly if missing or behind."""
+    url = db_api.connection_url(CONF)
+    parsed = sa.engine.make_url(url)
+    if parsed.get_backend_name() == "sqlite" and parsed.database and (
+            parsed.database != ":memory:"
+            and not os.path.exists(parsed.database)):
+        raise CommandError("no database at %s: start novalite-compute once "
+                           "or run 'novalite-manage db sync'"
+                           % parsed.database)
+    db = db_api.Database(db_api.create_engine(url))
+    migration.check_synced(db.engine)
+    return db
 
 
 class DbCommands:
     """Create and upgrade the database schema."""
 
-    def __init__(self):
-        self.engine = db_api.create_engine(db_api.connection_url(CONF))
-
     def sync(self, version="head"):
         """Upgrade the schema to the newest version (or to --version)."""
-        migration.db_sync(self.engine, version)
+        engine = db_api.create_engine(db_api.connection_url(CONF))
+        migration.db_sync(engine, version)
         print("Database schema is at version %s"
-              % migration.db_version(self.engine))
+              % migration.db_version(engine))
 
     def version(self):
         """Print the schema version of the database."""
-        current = migration.db_version(self.engine)
-        head = migration.head_version()
+        engine = db_api.create_engine(db_api.connection_url(CONF))
+        current = migration.db_version(engine)
         print(current or "none")
-        if current != head:
+        if current != migration.HEAD:
             print("this novalite needs %s: run 'novalite-manage db sync'"
-                  % head, file=sys.stderr)
+                  % migration.HEAD, file=sys.stderr)
             return 1
         return 0
 
+
+class ServiceCommands:
+    """List services and take them out of (or back into) scheduling."""
+
+    COLUMNS = [("host", "Host"), ("binary", "Binary"), ("topic", "Topic"),
+               ("status", "Status"), ("state", "State"),
+               ("last_heartbeat", "Last heartbeat"),
+               ("disabled_reason", "Disabled reason")]
+
+    def list(self, format="table"):
+        """Each service, up or down by the age of its last heartbeat."""
+        now = models.utcnow()
+        rows = []
+        for service in open_database().service_get_all():
+            heartbeat = service.updated_at or service.created_at
+            up = heartbeat is not None and abs(
+                (now - heartbeat).total_seconds()) <= CONF.service_down_time
+            rows.append({
+                "host": service.host, "binary": service.binary,
+                "topic": service.topic,
+                "status": "disabled" if service.disabled else "enabled",
+                "state": "up" if up else "down",
+                "last_heartbeat": heartbeat,
+                "disabled_reason": service.disabled_reason})
+        print_table(self.COLUMNS, rows, format)
+
+    def disable(self, host, binary="novalite-compute", reason=None):
+        """Keep the scheduler from choosing this service."""
+        self._set(host, binary, disabled=True, disabled_reason=reason)
+
+    def enable(self, host, binary="novalite-compute"):
+        self._set(host, binary, disabled=False, disabled_reason=None)
+
+    def _set(self, host, binary, **values):
+        db = open_database()
+        service = db.service_get_by_host_and_binary(host, binary)
+        if service is None:
+            raise CommandError("no service %s on host %s" % (binary, host))
+        db.service_update(service.id, **values)
+        print("%s on %s is %s" % (binary, host, "disabled"
+                                  if values["disabled"] else "enabled"))
+
+
+class HostCommands:
+    """The compute hosts' resources, as their last audit found them."""
+
+    COLUMNS = [("host", "Host"), ("vcpus_used", "vCPUs used"),
+               ("vcpus", "vCPUs"), ("memory_mb_used", "RAM used MiB"),
+               ("memory_mb", "RAM MiB"), ("local_gb_used", "Disk used GiB"),
+               ("local_gb", "Disk GiB"), ("running_vms", "Running VMs"),
+               ("updated_at", "Audited")]
+
+    def list(self, format="table"):
+        rows = [dict(node._mapping)
+                for node in open_database().compute_node_get_all()]
+        print_table(self.COLUMNS, rows, format)
+
+    def show(self, host, format="table"):
+        node = open_database().compute_node_get(host)
+        if node is None:
+            raise CommandError("no compute node for host %s" % host)
+        print_table(self.COLUMNS + [
+            ("free_ram_mb", "Free RAM MiB"), ("free_disk_gb", "Free disk GiB"),
+            ("hypervisor_type", "Hypervisor"),
+            ("hypervisor_hostname", "Hypervisor hostname"),
+            ("cpu_info", "CPU")], [dict(node._mapping)], format)
+
+
+class InstanceCommands:
+    """Instances and their states."""
+
+    COLUMNS = [("uuid", "UUID"), ("display_name", "Name"), ("host", "Host"),
+               ("vm_state", "VM state"), ("power_state", "Power state"),
+               ("task_state", "Task state"), ("vcpus", "vCPUs"),
+               ("memory_mb", "RAM MiB"), ("root_gb", "Disk GiB")]
+
+    def list(self, host=None, format="table"):
+        db = open_database()
+        instances = (db.instance_get_all_by_host(host) if host
+                     else db.instance_get_all())
+        rows = []
+        for instance in instances:
+            row = dict(instance._mapping)
+            row["power_state"] = power_state.STATE_MAP.get(
+                instance.power_state, instance.power_state)
+            rows.append(row)
+        print_table(self.COLUMNS, rows, format)
+
+
+class TaskCommands:
+    """The periodic tasks of each service: schedule and record."""
+
+    COLUMNS = [("host", "Host"), ("binary", "Binary"), ("task", "Task"),
+               ("schedule", "Schedule"), ("runs", "Runs"),
+               ("failures", "Failures"), ("timeouts", "Timeouts"),
+               ("last_start", "Last run"), ("last_duration", "Duration s"),
+               ("next_due", "Next due"), ("last_error", "Last error")]
+
+    def list(self, host=None, format="table"):
+        rows = [dict(row._mapping)
+                for row in open_database().task_stats_get_all(host)]
+        if host and not rows:
+            raise CommandError("no periodic task statistics for host %s"
+                               % host)
+        print_table(self.COLUMNS, rows, format)
+
+
+_FORMAT = (("--format",), {"choices": ["table", "json"], "default": "table",
+                           "help": "table for people, json for scripts"})
+_HOST = (("--host",), {"help": "only this host"})
+_BINARY = (("--binary",), {"default": "novalite-compute"})
 
 CATEGORIES = {
     "db": (DbCommands, {
@@ -57,7 +226,29 @@ CATEGORIES = {
                                    "help": "schema version to reach"})],
         "version": [],
     }),
+    "service": (ServiceCommands, {
+        "list": [_FORMAT],
+        "disable": [(("--host",), {"required": True}), _BINARY,
+                    (("--reason",), {"help": "why, for other operators"})],
+        "enable": [(("--host",), {"required": True}), _BINARY],
+    }),
+    "host": (HostCommands, {
+        "list": [_FORMAT],
+        "show": [(("host",), {"help": "the host's name"}), _FORMAT],
+    }),
+    "instance": (InstanceCommands, {"list": [_HOST, _FORMAT]}),
+    "task": (TaskCommands, {"list": [_HOST, _FORMAT]}),
 }
+
+
+def _param(flags):
+    return flags[0].lstrip("-").replace("-", "_")
+
+
+def _dest(flags):
+    # NOTE(novalite): prefixed, or oslo.config mistakes "host" for the
+    # [DEFAULT] option of that name.
+    return "arg_" + _param(flags)
 
 
 def add_command_parsers(subparsers):
@@ -70,7 +261,13 @@ def add_command_parsers(subparsers):
             action_parser = action_parsers.add_parser(
                 action, help=getattr(command_class, action).__doc__)
             for flags, options in arguments:
-                action_parser.add_argument(*flags, **options)
+                if flags[0].startswith("-"):
+                    options = dict(options, dest=_dest(flags))
+                    action_parser.add_argument(*flags, **options)
+                else:
+                    action_parser.add_argument(_dest(flags),
+                                               metavar=flags[0].upper(),
+                                               **options)
 
 
 @common.explained_errors
@@ -79,11 +276,14 @@ def main():
     config.parse_args(sys.argv)
     category = CONF.category
     command_class, actions = CATEGORIES[category.name]
-    arguments = {flags[0].lstrip("-").replace("-", "_"):
-                 getattr(category, flags[0].lstrip("-").replace("-", "_"))
+    arguments = {_param(flags): getattr(category, _dest(flags))
                  for flags, _ in actions[category.action]}
-    result = getattr(command_class(), category.action)(**arguments)
-    return result or 0
+    try:
+        return getattr(command_class(), category.action)(**arguments) or 0
+    except (CommandError, exception.InstanceNotFound) as exc:
+        print("%s: %s" % (os.path.basename(sys.argv[0]), exc),
+              file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -9,17 +9,351 @@
 # WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
 # License for the specific language governing permissions and limitations
 # under the License.
-"""The manager novalite-compute runs."""
+"""The manager novalite-compute runs: instances on one host.
 
+The life-cycle methods keep the driver and the database consistent; the
+periodic tasks audit the host, publish its capabilities, and reconcile
+what the database believes with what the hypervisor has.
+"""
+
+import hashlib
+import os
+import time
+import uuid as uuid_lib
+
+from oslo_log import log as logging
+
+from novalite.compute import power_state
+from novalite.compute import vm_states
+from novalite.db import api as db_api
+from novalite.db import models
+from novalite import exception
 from novalite import manager
+from novalite.scheduler import rpcapi as scheduler_rpcapi
+from novalite.virt import driver as virt_driver
+
+LOG = logging.getLogger(__name__)
+
+_UNFINISHED_TASK_STATES = ("spawning", "powering-off", "powering-on",
+                           "deleting")
+
+
+def image_cache_name(image_ref):
+    """The file name of an image in the ``_base`` cache, as nova names it."""
+    return hashlib.sha1(image_ref.encode()).hexdigest()
 
 
 class ComputeManager(manager.SchedulerDependentManager):
-    """Manages the instances of one compute host.
-
-    Its periodic tasks come from SchedulerDependentManager for now: every
-    tick it publishes the host capabilities last reported to it.
-    """
+    """Manages the instances of one compute host."""
 
     def __init__(self, host=None, service_name="compute", **kwargs):
         super().__init__(host, service_name, **kwargs)
+        if self.db is None:
+            self.db = db_api.Database.from_conf(self.conf)
+        self.driver = virt_driver.load_compute_driver(
+            self.conf.compute_driver, self.conf)
+        self.scheduler_rpcapi = scheduler_rpcapi.SchedulerAPI(self.db)
+
+    # Start-up ---------------------------------------------------------------
+
+    def init_host(self):
+        """Reconcile the driver with the database, as nova does on restart.
+
+        An instance the hypervisor lost (a rebooted host) is recorded as
+        shut down and stopped; one caught halfway through spawning is put
+        in error; one caught halfway through deleting is deleted.
+        """
+        self.driver.init_host(self.host)
+        on_driver = set(self.driver.list_instances())
+        for instance in self.db.instance_get_all_by_host(self.host):
+            try:
+                self._init_instance(instance, on_driver)
+            except Exception:
+                LOG.exception("Could not reconcile instance %s",
+                              instance.uuid)
+
+    def _init_instance(self, instance, on_driver):
+        if instance.task_state == "deleting":
+            LOG.info("Finishing the deletion of instance %s", instance.uuid)
+            self._destroy(instance)
+            return
+        if instance.task_state == "spawning":
+            LOG.warning("Instance %s was spawning when the service stopped; "
+                        "putting it in error", instance.uuid)
+            self.driver.destroy(None, _as_dict(instance))
+            self.db.instance_update(instance.uuid, vm_state=vm_states.ERROR,
+                                    task_state=None,
+                                    power_state=power_state.NOSTATE)
+            return
+        if instance.task_state is not None:
+            self.db.instance_update(instance.uuid, task_state=None)
+        if instance.uuid not in on_driver and instance.vm_state in (
+                vm_states.ACTIVE, vm_states.STOPPED):
+            LOG.info("Instance %s is gone from the hypervisor; recording it "
+                     "as stopped", instance.uuid)
+            self.db.instance_update(instance.uuid,
+                                    vm_state=vm_states.STOPPED,
+                                    power_state=power_state.SHUTDOWN)
+
+    # Life cycle -------------------------------------------------------------
+
+    def run_instance(self, context, display_name=None, vcpus=1,
+                     memory_mb=512, root_gb=1, image_ref=None, uuid=None):
+        """Create an instance on this host and start it.
+
+        :returns: the instance's row, active and running, or in error if
+            the hypervisor failed to spawn it (then the error is raised).
+        """
+        instance = self.db.instance_create(
+            uuid=uuid or str(uuid_lib.uuid4()), display_name=display_name,
+            host=self.host, vm_state=vm_states.BUILDING,
+            task_state="spawning", power_state=power_state.NOSTATE,
+            vcpus=vcpus, memory_mb=memory_mb, root_gb=root_gb,
+            image_ref=image_ref)
+        try:
+            self._cache_image(image_ref)
+            self.driver.spawn(context, _as_dict(instance))
+        except Exception:
+            LOG.exception("Could not spawn instance %s", instance.uuid)
+            self.db.instance_update(instance.uuid, vm_state=vm_states.ERROR,
+                                    task_state=None)
+            raise
+        return self.db.instance_update(
+            instance.uuid, vm_state=vm_states.ACTIVE, task_state=None,
+            power_state=power_state.RUNNING, launched_at=models.utcnow())
+
+    def terminate_instance(self, context, uuid):
+        """Destroy an instance on the hypervisor and delete its row."""
+        instance = self._get(uuid)
+        self.db.instance_update(uuid, task_state="deleting")
+        return self._destroy(instance)
+
+    def stop_instance(self, context, uuid):
+        instance = self._require_state(uuid, "stop", vm_states.ACTIVE)
+        self.driver.power_off(_as_dict(instance))
+        return self._transition(instance, vm_states.ACTIVE,
+                                vm_state=vm_states.STOPPED,
+                                power_state=power_state.SHUTDOWN)
+
+    def start_instance(self, context, uuid):
+        instance = self._require_state(uuid, "start", vm_states.STOPPED)
+        self.driver.power_on(context, _as_dict(instance))
+        return self._transition(instance, vm_states.STOPPED,
+                                vm_state=vm_states.ACTIVE,
+                                power_state=power_state.RUNNING)
+
+    def soft_delete_instance(self, context, uuid):
+        """Power an instance off and queue it for reclaiming; with no
+        ``reclaim_instance_interval`` it is deleted at once."""
+        instance = self._require_state(uuid, "soft-delete", vm_states.ACTIVE,
+                                       vm_states.STOPPED)
+        if self.conf.reclaim_instance_interval <= 0:
+            return self.terminate_instance(context, uuid)
+        if instance.vm_state == vm_states.ACTIVE:
+            self.driver.power_off(_as_dict(instance))
+        return self._transition(instance, instance.vm_state,
+                                vm_state=vm_states.SOFT_DELETED,
+                                power_state=power_state.SHUTDOWN)
+
+    def restore_instance(self, context, uuid):
+        instance = self._require_state(uuid, "restore",
+                                       vm_states.SOFT_DELETED)
+        self.driver.power_on(context, _as_dict(instance))
+        return self._transition(instance, vm_states.SOFT_DELETED,
+                                vm_state=vm_states.ACTIVE,
+                                power_state=power_state.RUNNING)
+
+    def _get(self, uuid):
+        instance = self.db.instance_get(uuid)
+        if instance is None or instance.host != self.host:
+            raise exception.InstanceNotFound(instance_id=uuid)
+        return instance
+
+    def _require_state(self, uuid, action, *allowed):
+        instance = self._get(uuid)
+        if instance.vm_state not in allowed or instance.task_state:
+            raise exception.InstanceInvalidState(
+                action=action, instance_id=uuid,
+                state=instance.task_state or instance.vm_state)
+        return instance
+
+    def _transition(self, instance, expected, **values):
+        updated = self.db.instance_update(instance.uuid,
+                                          expected_vm_state=expected,
+                                          **values)
+        if updated is None:
+            raise exception.InstanceInvalidState(
+                action="update", instance_id=instance.uuid,
+                state="changed by another request")
+        return updated
+
+    def _destroy(self, instance):
+        self.driver.destroy(None, _as_dict(instance))
+        return self.db.instance_destroy(
+            instance.uuid, vm_state=vm_states.DELETED, task_state=None,
+            power_state=power_state.NOSTATE)
+
+    def _base_dir(self):
+        return os.path.join(os.path.abspath(os.path.expanduser(
+            self.conf.instances_path)), "_base")
+
+    def _cache_image(self, image_ref):
+        """Keep the instance's image in ``_base``, as a download would."""
+        if not image_ref:
+            return
+        os.makedirs(self._base_dir(), exist_ok=True)
+        path = os.path.join(self._base_dir(), image_cache_name(image_ref))
+        with open(path, "a"):
+            os.utime(path)
+
+    # Periodic tasks ---------------------------------------------------------
+
+    @manager.periodic_task(spacing=60)
+    def update_available_resource(self, context):
+        """Audit the host and write its ``compute_nodes`` row."""
+        resources = self.driver.get_available_resource()
+        instances = self.db.instance_get_all_by_host(self.host)
+        vcpus_used = sum(i.vcpus for i in instances)
+        memory_used = sum(i.memory_mb for i in instances)
+        disk_used = sum(i.root_gb for i in instances)
+        self.db.compute_node_save(
+            self.host,
+            vcpus=resources["vcpus"], vcpus_used=vcpus_used,
+            memory_mb=resources["memory_mb"], memory_mb_used=memory_used,
+            local_gb=resources["local_gb"], local_gb_used=disk_used,
+            free_ram_mb=resources["memory_mb"] - memory_used,
+            free_disk_gb=resources["local_gb"] - disk_used,
+            running_vms=len(self.driver.list_instances()),
+            hypervisor_type=resources["hypervisor_type"],
+            hypervisor_hostname=resources["hypervisor_hostname"],
+            cpu_info=resources["cpu_info"])
+        LOG.debug("Audited %s: %d vCPUs used of %d, %d MiB of %d, %d GiB of "
+                  "%d", self.host, vcpus_used, resources["vcpus"],
+                  memory_used, resources["memory_mb"], disk_used,
+                  resources["local_gb"])
+
+    @manager.periodic_task(spacing=120)
+    def _report_driver_status(self, context):
+        """Refresh the host's stats and hand them to the publisher."""
+        self.update_service_capabilities(
+            self.driver.get_host_stats(refresh=True))
+
+    @manager.periodic_task(spacing=600)
+    def _sync_power_states(self, context):
+        """Make the database's power states the hypervisor's."""
+        for instance in self.db.instance_get_all_by_host(self.host):
+            if instance.task_state is not None:
+                continue  # an operation in progress will set it
+            try:
+                self._sync_power_state(instance)
+            except Exception:
+                LOG.exception("Could not sync the power state of %s",
+                              instance.uuid)
+
+    def _sync_power_state(self, instance):
+        try:
+            actual = self.driver.get_info(_as_dict(instance))["power_state"]
+        except exception.InstanceNotFound:
+            actual = power_state.SHUTDOWN
+        if actual == instance.power_state:
+            return
+        values = {"power_state": actual}
+        if instance.vm_state == vm_states.ACTIVE and actual in (
+                power_state.SHUTDOWN, power_state.CRASHED,
+                power_state.NOSTATE):
+            values["vm_state"] = vm_states.STOPPED
+        LOG.info("Instance %s: power state %s in the database, %s on the "
+                 "hypervisor; recording %s", instance.uuid,
+                 power_state.STATE_MAP.get(instance.power_state),
+                 power_state.STATE_MAP.get(actual),
+                 values.get("vm_state", instance.vm_state))
+        self.db.instance_update(instance.uuid,
+                                expected_vm_state=instance.vm_state,
+                                **values)
+
+    @manager.periodic_task(spacing=1800)
+    def _cleanup_running_deleted_instances(self, context):
+        """Deal with instances deleted in the database but still running."""
+        action = self.conf.running_deleted_instance_action
+        if action == "noop":
+            return
+        on_driver = set(self.driver.list_instances())
+        timeout = self.conf.running_deleted_instance_timeout
+        now = models.utcnow()
+        for instance in self.db.instance_get_all_by_host(
+                self.host, read_deleted="only"):
+            if instance.uuid not in on_driver:
+                continue
+            if (instance.deleted_at is not None and
+                    (now - instance.deleted_at).total_seconds() < timeout):
+                continue
+            try:
+                if action == "log":
+                    LOG.warning("Instance %s is deleted but still on the "
+                                "hypervisor", instance.uuid)
+                elif action == "shutdown":
+                    LOG.info("Powering off deleted instance %s",
+                             instance.uuid)
+                    self.driver.power_off(_as_dict(instance))
+                else:
+                    LOG.info("Destroying deleted instance %s",
+                             instance.uuid)
+                    self.driver.destroy(context, _as_dict(instance))
+            except Exception:
+                LOG.exception("Could not %s deleted instance %s", action,
+                              instance.uuid)
+
+    @manager.periodic_task(spacing=60)
+    def _reclaim_queued_deletes(self, context):
+        """Delete soft-deleted instances kept longer than
+        ``reclaim_instance_interval``."""
+        interval = self.conf.reclaim_instance_interval
+        if interval <= 0:
+            LOG.debug("reclaim_instance_interval is %s: nothing to reclaim",
+                      interval)
+            return
+        now = models.utcnow()
+        for instance in self.db.instance_get_all_by_host(self.host):
+            if instance.vm_state != vm_states.SOFT_DELETED:
+                continue
+            since = instance.updated_at or instance.created_at
+            if (now - since).total_seconds() < interval:
+                continue
+            try:
+                LOG.info("Reclaiming soft-deleted instance %s",
+                         instance.uuid)
+                self._destroy(instance)
+            except Exception:
+                LOG.exception("Could not reclaim instance %s", instance.uuid)
+
+    @manager.periodic_task(spacing=2400)
+    def _run_image_cache_manager_pass(self, context):
+        """Remove base images no instance of this host uses any more."""
+        base = self._base_dir()
+        if not os.path.isdir(base):
+            return
+        in_use = {image_cache_name(i.image_ref)
+                  for i in self.db.instance_get_all_by_host(self.host)
+                  if i.image_ref}
+        minimum_age = self.conf.remove_unused_original_minimum_age_seconds
+        now = time.time()
+        with os.scandir(base) as entries:
+            for entry in entries:
+                if (entry.name in in_use
+                        or not entry.is_file(follow_symlinks=False)):
+                    continue
+                try:
+                    age = now - entry.stat(follow_symlinks=False).st_mtime
+                    if age < minimum_age:
+                        continue
+                    LOG.info("Removing unused base image %s (%d s old)",
+                             entry.path, age)
+                    os.unlink(entry.path)
+                except OSError:
+                    LOG.exception("Could not remove base image %s",
+                                  entry.path)
+
+
+def _as_dict(instance):
+    """What a driver needs of an instance row."""
+    return dict(instance._mapping)

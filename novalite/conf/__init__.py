@@ -17,7 +17,9 @@ other module reads them through ``novalite.conf.CONF``.
 
 from oslo_config import cfg
 
+from novalite.conf import compute
 from novalite.conf import database
+from novalite.conf import fake_driver
 from novalite.conf import netconf
 from novalite.conf import paths
 from novalite.conf import periodic
@@ -25,7 +27,8 @@ from novalite.conf import service
 
 CONF = cfg.CONF
 
-MODULES = (database, netconf, paths, periodic, service)
+MODULES = (compute, database, fake_driver, netconf, paths, periodic,
+           service)
 
 
 def register_all(conf):

@@ -16,6 +16,7 @@ holds a connection across a sleep, and a failure leaves nothing half
 written. Rows come back as SQLAlchemy Rows: ``row.host``, ``row.id``.
 """
 
+import json
 import os
 
 import sqlalchemy as sa
@@ -166,3 +167,138 @@ class Database:
             sa.update(services)
             .where(services.c.id == service_id, services.c.deleted == 0)
             .values(deleted=services.c.id, deleted_at=models.utcnow()))
+
+    # compute nodes ----------------------------------------------------------
+
+    def compute_node_get(self, host):
+        nodes = models.compute_nodes
+        return self._first(sa.select(nodes).where(nodes.c.host == host,
+                                                  nodes.c.deleted == 0))
+
+    def compute_node_get_all(self):
+        nodes = models.compute_nodes
+        return self._all(sa.select(nodes).where(nodes.c.deleted == 0)
+                         .order_by(nodes.c.host))
+
+    def compute_node_save(self, host, **values):
+        """Create or update the one live row of ``host``."""
+        nodes = models.compute_nodes
+        with self.engine.begin() as connection:
+            updated = connection.execute(
+                sa.update(nodes)
+                .where(nodes.c.host == host, nodes.c.deleted == 0)
+                .values(updated_at=models.utcnow(), **values)).rowcount
+            if not updated:
+                connection.execute(sa.insert(nodes).values(
+                    host=host, updated_at=models.utcnow(), **values))
+
+    # instances --------------------------------------------------------------
+
+    def instance_create(self, **values):
+        with self.engine.begin() as connection:
+            connection.execute(sa.insert(models.instances).values(**values))
+        return self.instance_get(values["uuid"], read_deleted="yes")
+
+    def instance_get(self, uuid, read_deleted="no"):
+        instances = models.instances
+        query = sa.select(instances).where(instances.c.uuid == uuid)
+        return self._first(_read_deleted(query, instances, read_deleted))
+
+    def instance_get_all_by_host(self, host, read_deleted="no"):
+        instances = models.instances
+        query = sa.select(instances).where(instances.c.host == host)
+        return self._all(_read_deleted(query, instances, read_deleted)
+                         .order_by(instances.c.id))
+
+    def instance_get_all(self, read_deleted="no"):
+        instances = models.instances
+        return self._all(_read_deleted(sa.select(instances), instances,
+                                       read_deleted)
+                         .order_by(instances.c.host, instances.c.id))
+
+    def instance_update(self, uuid, expected_vm_state=None, **values):
+        """Update one instance; with ``expected_vm_state`` only if it is
+        still in that state (a compare-and-swap against racing tasks).
+
+        :returns: the updated row, or None if it was not in that state.
+        """
+        instances = models.instances
+        statement = sa.update(instances).where(instances.c.uuid == uuid)
+        if expected_vm_state is not None:
+            statement = statement.where(
+                instances.c.vm_state == expected_vm_state)
+        if not self._write(statement.values(updated_at=models.utcnow(),
+                                            **values)):
+            if self.instance_get(uuid, read_deleted="yes") is None:
+                raise exception.InstanceNotFound(instance_id=uuid)
+            return None
+        return self.instance_get(uuid, read_deleted="yes")
+
+    def instance_destroy(self, uuid, **values):
+        """Soft-delete an instance, with ``values`` set in the same write."""
+        instances = models.instances
+        now = models.utcnow()
+        values.setdefault("terminated_at", now)
+        if not self._write(
+                sa.update(instances)
+                .where(instances.c.uuid == uuid, instances.c.deleted == 0)
+                .values(deleted=instances.c.id, deleted_at=now,
+                        updated_at=now, **values)):
+            raise exception.InstanceNotFound(instance_id=uuid)
+        return self.instance_get(uuid, read_deleted="yes")
+
+    # periodic task statistics -----------------------------------------------
+
+    def task_stats_save(self, host, binary, rows):
+        """Replace the statistics rows of (host, binary) with ``rows``.
+
+        :param rows: dicts with task, schedule, runs, failures, timeouts,
+            last_start, last_duration, next_due, last_error.
+        """
+        stats = models.periodic_task_stats
+        now = models.utcnow()
+        with self.engine.begin() as connection:
+            connection.execute(sa.delete(stats).where(
+                stats.c.host == host, stats.c.binary == binary))
+            if rows:
+                connection.execute(sa.insert(stats), [
+                    dict(row, host=host, binary=binary, updated_at=now)
+                    for row in rows])
+
+    def task_stats_get_all(self, host=None):
+        stats = models.periodic_task_stats
+        query = sa.select(stats)
+        if host is not None:
+            query = query.where(stats.c.host == host)
+        return self._all(query.order_by(stats.c.host, stats.c.binary,
+                                        stats.c.id))
+
+    # published capabilities -------------------------------------------------
+
+    def capabilities_save(self, service_name, host, capabilities):
+        table = models.service_capabilities
+        text = json.dumps(capabilities, sort_keys=True, default=str)
+        with self.engine.begin() as connection:
+            if not connection.execute(
+                    sa.update(table)
+                    .where(table.c.service_name == service_name,
+                           table.c.host == host)
+                    .values(capabilities=text,
+                            updated_at=models.utcnow())).rowcount:
+                connection.execute(sa.insert(table).values(
+                    service_name=service_name, host=host,
+                    capabilities=text, updated_at=models.utcnow()))
+
+    def capabilities_get(self, service_name, host):
+        table = models.service_capabilities
+        row = self._first(sa.select(table.c.capabilities).where(
+            table.c.service_name == service_name, table.c.host == host))
+        return None if row is None else json.loads(row.capabilities)
+
+
+def _read_deleted(query, table, read_deleted):
+    if read_deleted == "no":
+        return query.where(table.c.deleted == 0)
+    if read_deleted == "only":
+        return query.where(table.c.deleted != 0)
+    return query

@@ -22,7 +22,7 @@ _MIGRATIONS = os.path.join(os.path.dirname(__file__), "migrations")
 #: The newest migration under migrations/versions (a test keeps it so).
 #: Knowing it without alembic lets a start-up on a current database skip
 #: importing alembic at all.
-HEAD = "0001"
+HEAD = "0002"
 
 
 def _alembic_config(connection=None):

@@ -53,3 +53,73 @@ services = sa.Table(
     sa.UniqueConstraint("host", "binary", "deleted",
                         name="uniq_services0host0binary0deleted"),
 )
+
+
+compute_nodes = sa.Table(
+    "compute_nodes", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("host", sa.String(255), nullable=False),
+    sa.Column("vcpus", sa.Integer, nullable=False),
+    sa.Column("vcpus_used", sa.Integer, nullable=False),
+    sa.Column("memory_mb", sa.Integer, nullable=False),
+    sa.Column("memory_mb_used", sa.Integer, nullable=False),
+    sa.Column("local_gb", sa.Integer, nullable=False),
+    sa.Column("local_gb_used", sa.Integer, nullable=False),
+    sa.Column("free_ram_mb", sa.Integer),
+    sa.Column("free_disk_gb", sa.Integer),
+    sa.Column("running_vms", sa.Integer),
+    sa.Column("hypervisor_type", sa.String(255)),
+    sa.Column("hypervisor_hostname", sa.String(255)),
+    sa.Column("cpu_info", sa.Text),
+    *soft_delete_columns(),
+    sa.UniqueConstraint("host", "deleted",
+                        name="uniq_compute_nodes0host0deleted"),
+)
+
+instances = sa.Table(
+    "instances", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("uuid", sa.String(36), nullable=False, unique=True),
+    sa.Column("display_name", sa.String(255)),
+    sa.Column("host", sa.String(255), index=True),
+    sa.Column("vm_state", sa.String(255)),
+    sa.Column("power_state", sa.Integer),
+    sa.Column("task_state", sa.String(255)),
+    sa.Column("vcpus", sa.Integer, nullable=False, default=1),
+    sa.Column("memory_mb", sa.Integer, nullable=False, default=512),
+    sa.Column("root_gb", sa.Integer, nullable=False, default=1),
+    sa.Column("image_ref", sa.String(255)),
+    sa.Column("launched_at", sa.DateTime),
+    sa.Column("terminated_at", sa.DateTime),
+    *soft_delete_columns(),
+)
+
+periodic_task_stats = sa.Table(
+    "periodic_task_stats", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("host", sa.String(255), nullable=False),
+    sa.Column("binary", sa.String(255), nullable=False),
+    sa.Column("task", sa.String(255), nullable=False),
+    sa.Column("schedule", sa.String(255)),
+    sa.Column("runs", sa.Integer, nullable=False, default=0),
+    sa.Column("failures", sa.Integer, nullable=False, default=0),
+    sa.Column("timeouts", sa.Integer, nullable=False, default=0),
+    sa.Column("last_start", sa.DateTime),
+    sa.Column("last_duration", sa.Float),
+    sa.Column("next_due", sa.DateTime),
+    sa.Column("last_error", sa.Text),
+    sa.Column("updated_at", sa.DateTime, default=utcnow, onupdate=utcnow),
+    sa.UniqueConstraint("host", "binary", "task",
+                        name="uniq_periodic_task_stats0host0binary0task"),
+)
+
+service_capabilities = sa.Table(
+    "service_capabilities", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("service_name", sa.String(255), nullable=False),
+    sa.Column("host", sa.String(255), nullable=False),
+    sa.Column("capabilities", sa.Text, nullable=False),
+    sa.Column("updated_at", sa.DateTime, default=utcnow, onupdate=utcnow),
+    sa.UniqueConstraint("service_name", "host",
+                        name="uniq_service_capabilities0service0host"),
+)

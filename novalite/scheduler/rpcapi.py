@@ -12,8 +12,9 @@
 """Where a compute host's published capabilities go.
 
 The scheduler learns what each host offers from these calls. Until a
-transport exists the API keeps, in this process, the last capabilities each
-(service, host) published, which is all a scheduler ever reads of them.
+transport exists the API keeps the last capabilities each (service, host)
+published: in the database when it has one, so that any process can read
+them, and always in this process.
 """
 
 import copy
@@ -26,7 +27,8 @@ LOG = logging.getLogger(__name__)
 class SchedulerAPI:
     """Client side of the scheduler API, as nova's scheduler rpcapi."""
 
-    def __init__(self):
+    def __init__(self, db=None):
+        self.db = db
         self.published = {}
 
     def update_service_capabilities(self, context, service_name, host,
@@ -39,7 +41,11 @@ class SchedulerAPI:
                   {"service": service_name, "host": host,
                    "caps": capabilities})
         self.published[(service_name, host)] = copy.deepcopy(capabilities)
+        if self.db is not None:
+            self.db.capabilities_save(service_name, host, capabilities)
 
     def get_service_capabilities(self, service_name, host):
         """The last capabilities published by that service, or None."""
+        if self.db is not None:
+            return self.db.capabilities_get(service_name, host)
         return self.published.get((service_name, host))

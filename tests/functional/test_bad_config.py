@@ -46,6 +46,11 @@ BAD = {
     "no section header": "periodic_interval = 5\n",
     "no equals sign": "[DEFAULT]\nperiodic_interval 5\n",
     "state path not creatable": "[DEFAULT]\nstate_path = /proc/novalite\n",
+    "unknown compute driver": "[DEFAULT]\ncompute_driver = libvirt\n"
+                              "compute_manager = "
+                              "novalite.compute.manager.ComputeManager\n",
+    "bad choice": "[DEFAULT]\nrunning_deleted_instance_action = burn\n",
+    "bad pinned resource": "[fake_driver]\nvcpus = 0\n",
 }
 
 
@@ -82,6 +87,7 @@ def test_bad_config_exits_78_with_one_line(tmp_path, state_path, kind):
     assert "Running periodic task" not in result.stdout
     assert not os.path.exists(os.path.join(state_path, "novalite.sqlite"))
     if kind not in ("unloadable manager", "state path not creatable",
+                    "unknown compute driver",
                     "heartbeat slower than down time", "not a url",
                     "unknown driver"):
         assert str(ini) in line

@@ -78,9 +78,9 @@ def test_db_version_and_sync(tmp_path, state_path, database_url):
     assert "run 'novalite-manage db sync'" in before.stderr
     synced = manage(ini, "db", "sync")
     assert synced.returncode == 0, synced.stderr
-    assert "Database schema is at version 0001" in synced.stdout
+    assert "Database schema is at version 0002" in synced.stdout
     after = manage(ini, "db", "version")
-    assert (after.returncode, after.stdout.strip()) == (0, "0001")
+    assert (after.returncode, after.stdout.strip()) == (0, "0002")
     again = manage(ini, "db", "sync")  # idempotent
     assert again.returncode == 0
 

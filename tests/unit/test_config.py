@@ -112,6 +112,8 @@ BAD_FILES = [
      "[periodic_task:audit] timeout: invalid value '-3'"),
     ("[periodic_task:audit]\ninterval = 5\n",
      "[periodic_task:audit] interval: unknown option"),
+    ("[DEFAULT]\nlog_file = /nonexistent/dir/n.log\n",
+     "[DEFAULT] log_file: directory /nonexistent/dir does not exist"),
     ("[DEFAULT]\nthis line has no equals sign\n", "cannot parse"),
     ("periodic_interval = 5\n", "cannot parse"),
 ]
@@ -126,7 +128,7 @@ def test_each_bad_file_is_one_clear_line(conf, write_ini, text, message):
     assert message in line
     assert "\n" not in line
     if "[" in message and "service_down_time" not in message \
-            and "connection:" not in message:
+            and "connection:" not in message and "log_file" not in message:
         assert line.startswith(path)
 
 
@@ -224,3 +226,13 @@ def test_reload_checks_before_applying(conf, write_ini, clock):
     settings = config.reload(conf, mgr)
     assert conf.debug is True
     assert settings["audit"].spacing == 9
+
+
+def test_use_journal_needs_the_systemd_bindings(conf, write_ini,
+                                                monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "systemd", None)
+    path = write_ini("[DEFAULT]\nuse_journal = true\n")
+    with pytest.raises(config.ConfigError, match="python3-systemd"):
+        parse(conf, path)

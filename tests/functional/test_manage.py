@@ -1,0 +1,127 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+"""novalite-manage against a running novalite-compute."""
+
+import json
+import re
+import signal
+import subprocess
+import time
+
+from tests.functional import daemon as daemon_module
+
+COMPUTE_INI = """
+[fake_driver]
+vcpus = 12
+memory_mb = 24576
+local_gb = 300
+
+[periodic_task:update_available_resource]
+spacing = 0.3
+
+[periodic_task:report_driver_status]
+spacing = 0.3
+"""
+
+
+def manage(ini, *args):
+    return subprocess.run(
+        daemon_module.command("manage") + ["--config-file", str(ini)]
+        + list(args), capture_output=True, text=True, timeout=120,
+        env=daemon_module.environment())
+
+
+def manage_json(ini, *args):
+    result = manage(ini, *args, "--format", "json")
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def start_compute(tmp_path, state_path, daemons, **overrides):
+    options = {"compute_manager": "novalite.compute.manager.ComputeManager",
+               "service_down_time": 2, "report_interval": 0.2,
+               "instances_path": tmp_path / "instances"}
+    options.update(overrides)
+    compute = daemons(tmp_path, daemon_module.base_ini(
+        state_path, **options) + COMPUTE_INI)
+    compute.wait_for("Running periodic task ComputeManager."
+                     "update_available_resource")
+    return compute
+
+
+def test_manage_shows_a_running_compute_host(tmp_path, state_path,
+                                             daemons):
+    compute = start_compute(tmp_path, state_path, daemons)
+    ini = compute.ini
+    time.sleep(1.0)
+    services = manage_json(ini, "service", "list")
+    assert [(s["host"], s["binary"], s["status"], s["state"])
+            for s in services] == [("probe-host", "novalite-compute",
+                                    "enabled", "up")]
+    host = manage_json(ini, "host", "show", "probe-host")[0]
+    assert (host["vcpus"], host["memory_mb"], host["local_gb"]) == (
+        12, 24576, 300)
+    assert host["vcpus_used"] == 0 and host["running_vms"] == 0
+    assert manage_json(ini, "host", "list")[0]["host"] == "probe-host"
+    assert manage_json(ini, "instance", "list") == []
+
+    tasks = {row["task"]: row
+             for row in manage_json(ini, "task", "list", "--host",
+                                    "probe-host")}
+    assert set(tasks) == {
+        "_publish_service_capabilities", "update_available_resource",
+        "_report_driver_status", "_sync_power_states",
+        "_cleanup_running_deleted_instances", "_reclaim_queued_deletes",
+        "_run_image_cache_manager_pass"}
+    assert tasks["update_available_resource"]["schedule"] == "every 0.3 s"
+    assert tasks["_sync_power_states"]["schedule"] == "every 600 s"
+    logged = len(compute.matching(
+        "Running periodic task ComputeManager.update_available_resource"))
+    # the table is written after each pass: it may trail the log by a pass
+    assert logged - 2 <= tasks["update_available_resource"]["runs"] \
+        <= logged
+    table = manage(ini, "task", "list")
+    assert re.search(r"update_available_resource +every 0.3 s", table.stdout)
+
+    assert manage(ini, "service", "disable", "--host", "probe-host",
+                  "--reason", "maintenance").returncode == 0
+    disabled = manage_json(ini, "service", "list")[0]
+    assert (disabled["status"], disabled["disabled_reason"]) == (
+        "disabled", "maintenance")
+    assert manage(ini, "service", "enable", "--host",
+                  "probe-host").returncode == 0
+
+    compute.signal(signal.SIGTERM)
+    assert compute.wait() == 0
+    time.sleep(2.5)  # service_down_time = 2
+    assert manage_json(ini, "service", "list")[0]["state"] == "down"
+
+
+def test_manage_errors_are_one_line_and_non_zero(tmp_path, state_path):
+    ini = tmp_path / "compute.conf"
+    ini.write_text(daemon_module.base_ini(state_path))
+    missing = manage(ini, "service", "list")
+    assert missing.returncode != 0
+    assert "no database at" in missing.stderr
+    assert manage(ini, "db", "sync").returncode == 0
+    for args, message in (
+            (("host", "show", "nowhere"), "no compute node for host nowhere"),
+            (("service", "disable", "--host", "nowhere"),
+             "no service novalite-compute on host nowhere"),
+            (("task", "list", "--host", "nowhere"),
+             "no periodic task statistics for host nowhere")):
+        result = manage(ini, *args)
+        assert result.returncode == 1, args
+        assert result.stderr.strip().endswith(message)
+        assert len(result.stderr.strip().splitlines()) == 1
+    bad = manage(ini, "host", "list", "--format", "yaml")
+    assert bad.returncode == 2 and "invalid choice" in bad.stderr
