@@ -9,6 +9,7 @@
 # WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
 # License for the specific language governing permissions and limitations
 # under the License.
+
 """Benchmarks: novalite side by side with the schedulers people use instead.
 
 Not tests: they print tables of ratios measured in one run, on one machine.

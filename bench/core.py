@@ -9,6 +9,7 @@
 # WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
 # License for the specific language governing permissions and limitations
 # under the License.
+
 """The periodic-task core against oslo.service, in one run.
 
   drift     one function every INTERVAL s for TICKS ticks; lateness of call k

@@ -9,6 +9,7 @@
 # WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
 # License for the specific language governing permissions and limitations
 # under the License.
+
 """novalite-compute against the same daemon on oslo.service, in one run.
 
   start-up   exec to READY=1 on a notify socket (median of REPEATS)

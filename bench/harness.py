@@ -9,6 +9,7 @@
 # WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
 # License for the specific language governing permissions and limitations
 # under the License.
+
 """Run one measurement in a fresh interpreter and read back its JSON.
 
 Every system gets its own process: eventlet's monkey patching, imports and

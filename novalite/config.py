@@ -9,6 +9,7 @@
 # WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
 # License for the specific language governing permissions and limitations
 # under the License.
+
 """Parse and check the whole configuration before anything runs.
 
 oslo.config parses lazily and ignores what it does not know; an operator

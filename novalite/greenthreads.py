@@ -9,6 +9,7 @@
 # WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
 # License for the specific language governing permissions and limitations
 # under the License.
+
 """The clock seam: the one place the scheduling code meets eventlet.
 
 The manager and the looping calls never read the time, sleep or arm a

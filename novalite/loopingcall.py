@@ -9,6 +9,7 @@
 # WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
 # License for the specific language governing permissions and limitations
 # under the License.
+
 """Greenthread timers that call a function again and again.
 
 ``LoopingCall`` keeps a fixed grid: call k is due at ``t0 + k * interval``,

@@ -9,6 +9,7 @@
 # WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
 # License for the specific language governing permissions and limitations
 # under the License.
+
 """Managers: the objects a Service runs, and their periodic tasks.
 
 A manager declares periodic tasks with ``@periodic_task``; ``ManagerMeta``

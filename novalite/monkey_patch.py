@@ -9,6 +9,7 @@
 # WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
 # License for the specific language governing permissions and limitations
 # under the License.
+
 """Make the standard library cooperative before anything else is imported.
 
 Imported first by ``novalite.cmd``, so sockets, locks and sleeps taken by

@@ -9,6 +9,7 @@
 # WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
 # License for the specific language governing permissions and limitations
 # under the License.
+
 """The Guru Meditation Report (oslo.reports), with the periodic tasks.
 
 SIGUSR2 writes it to stderr: threads, green threads, configuration, and a

@@ -9,6 +9,7 @@
 # WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
 # License for the specific language governing permissions and limitations
 # under the License.
+
 """Service: runs a manager with its heartbeat and periodic timers.
 
 ``Service.start()`` readies the database, then follows nova's order:

@@ -9,6 +9,7 @@
 # WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
 # License for the specific language governing permissions and limitations
 # under the License.
+
 """Tell systemd how the service is doing (sd_notify), if it listens.
 
 With ``Type=notify`` systemd sets ``$NOTIFY_SOCKET``; without it every call

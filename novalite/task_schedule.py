@@ -9,6 +9,7 @@
 # WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
 # License for the specific language governing permissions and limitations
 # under the License.
+
 """When each periodic task of one manager is due: plain Python, no eventlet.
 
 Two kinds of task share one schedule:

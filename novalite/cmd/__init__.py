@@ -9,6 +9,7 @@
 # WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
 # License for the specific language governing permissions and limitations
 # under the License.
+
 """Console commands. Importing this package monkey-patches first."""
 
 from novalite import monkey_patch  # noqa: F401

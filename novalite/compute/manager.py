@@ -9,6 +9,7 @@
 # WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
 # License for the specific language governing permissions and limitations
 # under the License.
+
 """The manager novalite-compute runs: instances on one host.
 
 The life-cycle methods keep the driver and the database consistent; the

@@ -9,6 +9,7 @@
 # WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
 # License for the specific language governing permissions and limitations
 # under the License.
+
 """Power states of an instance on its hypervisor, with nova's numbers."""
 
 NOSTATE = 0

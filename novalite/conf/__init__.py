@@ -9,6 +9,7 @@
 # WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
 # License for the specific language governing permissions and limitations
 # under the License.
+
 """All of novalite's options, registered on the global ``CONF``.
 
 Options are declared only in this package, one module per group; every

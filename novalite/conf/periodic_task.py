@@ -9,6 +9,7 @@
 # WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
 # License for the specific language governing permissions and limitations
 # under the License.
+
 """The options of a ``[periodic_task:<name>]`` section.
 
 Every periodic task of the running manager can be tuned in a section named

@@ -9,6 +9,7 @@
 # WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
 # License for the specific language governing permissions and limitations
 # under the License.
+
 """The database: one engine per process and the queries novalite makes.
 
 Every public method opens its own short transaction, so a caller never

@@ -9,6 +9,7 @@
 # WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
 # License for the specific language governing permissions and limitations
 # under the License.
+
 """Table definitions (SQLAlchemy Core); tables and columns keep nova's names.
 
 Core rather than the ORM: the service reads and writes a few rows with

@@ -9,6 +9,7 @@
 # WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
 # License for the specific language governing permissions and limitations
 # under the License.
+
 """Where a compute host's published capabilities go.
 
 The scheduler learns what each host offers from these calls. Until a

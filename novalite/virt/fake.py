@@ -9,6 +9,7 @@
 # WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
 # License for the specific language governing permissions and limitations
 # under the License.
+
 """A simulated hypervisor on the real host.
 
 Instances live in this process's memory, so they vanish when the daemon

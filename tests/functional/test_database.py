@@ -9,6 +9,7 @@
 # WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
 # License for the specific language governing permissions and limitations
 # under the License.
+
 """novalite-manage db and the daemon on SQLite, PostgreSQL and MySQL.
 
 The server databases are the local ones; a test that needs one is skipped,

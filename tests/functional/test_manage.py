@@ -9,6 +9,7 @@
 # WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
 # License for the specific language governing permissions and limitations
 # under the License.
+
 """novalite-manage against a running novalite-compute."""
 
 import json
@@ -125,3 +126,13 @@ def test_manage_errors_are_one_line_and_non_zero(tmp_path, state_path):
         assert len(result.stderr.strip().splitlines()) == 1
     bad = manage(ini, "host", "list", "--format", "yaml")
     assert bad.returncode == 2 and "invalid choice" in bad.stderr
+
+
+def test_manage_refuses_a_schema_that_needs_sync(tmp_path, state_path):
+    ini = tmp_path / "compute.conf"
+    ini.write_text(daemon_module.base_ini(state_path))
+    assert manage(ini, "db", "sync", "--version", "0001").returncode == 0
+    result = manage(ini, "instance", "list")
+    assert result.returncode == 78
+    assert "run 'novalite-manage db sync'" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1

@@ -9,6 +9,7 @@
 # WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
 # License for the specific language governing permissions and limitations
 # under the License.
+
 """ComputeManager: life cycle, init_host and every periodic task, on the
 fake driver and a temporary SQLite database."""
 
@@ -289,6 +290,22 @@ def test_cleanup_of_deleted_instances(compute, db, config, action,
     assert compute.driver.instances.get(uuid) == expected
 
 
+def test_cleanup_goes_on_after_a_failure(compute, db, monkeypatch):
+    first = deleted_but_running(compute, db)
+    second = deleted_but_running(compute, db)
+    original = compute.driver.destroy
+
+    def flaky(context, instance):
+        if instance["uuid"] == first:
+            raise RuntimeError("stuck")
+        return original(context, instance)
+
+    monkeypatch.setattr(compute.driver, "destroy", flaky)
+    compute._cleanup_running_deleted_instances(CTXT)
+    assert first in compute.driver.instances
+    assert second not in compute.driver.instances
+
+
 def test_cleanup_waits_for_the_timeout(compute, db, config):
     config.config(running_deleted_instance_timeout=3600)
     uuid = deleted_but_running(compute, db)
@@ -391,3 +408,20 @@ def test_task_defaults_are_novas():
         "_reclaim_queued_deletes": 60,
         "_run_image_cache_manager_pass": 2400,
     }
+
+
+def test_a_task_disabled_in_the_ini_never_runs(compute, db, clock):
+    settings = compute.periodic_task_settings("sync_power_states")
+    compute.configure_periodic_task(
+        "sync_power_states", settings.replace("_sync_power_states",
+                                              enabled=False))
+    uuid = boot(compute).uuid
+    del compute.driver.instances[uuid]
+    for _ in range(3):
+        clock.advance(601)
+        compute.periodic_tasks(CTXT)
+    assert db.instance_get(uuid).power_state == power_state.RUNNING
+    stats = {r["name"]: r for r in compute.periodic_task_stats()}
+    assert stats["_sync_power_states"]["runs"] == 0
+    # the others run: anchored at the first pass, due from the second on
+    assert stats["update_available_resource"]["runs"] == 2
