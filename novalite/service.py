@@ -82,6 +82,7 @@ class Service:
         self._periodic = None
         self._next_tick = None
         self._saved_stats = None
+        self._watchdog = None
         self._context = context.get_admin_context()
 
     def __getattr__(self, key):
@@ -137,8 +138,15 @@ class Service:
         self.service_id = self.db.service_get_or_create(
             self.host, self.binary, self.topic).id
         self.manager.pre_start_hook()
+        self._watchdog = systemd.watchdog_interval()
+        if self._watchdog and self.report_interval * 2 > self._watchdog:
+            LOG.warning("report_interval (%g s) is more than half of "
+                        "systemd's WatchdogSec (%g s): systemd may kill a "
+                        "healthy service", self.report_interval,
+                        self._watchdog)
         if self.report_interval:
             self._heartbeat = loopingcall.LoopingCall(self.report_state)
+            self._heartbeat.clock = self._clock
             self._heartbeat.start(interval=self.report_interval,
                                   initial_delay=self.report_interval,
                                   stop_on_exception=False)
@@ -149,6 +157,7 @@ class Service:
             self.log_schedule(delay)
             self._periodic = loopingcall.DynamicLoopingCall(
                 self.periodic_tasks)
+            self._periodic.clock = self._clock
             self._periodic.start(initial_delay=delay,
                                  periodic_interval_max=self.periodic_interval,
                                  stop_on_exception=False)
@@ -281,7 +290,8 @@ class Service:
             if self.model_disconnected:
                 self.model_disconnected = False
                 LOG.error("Recovered model server connection!")
-        systemd.watchdog()
+        if self._watchdog:
+            systemd.watchdog()
 
     # Configuration ----------------------------------------------------------
 

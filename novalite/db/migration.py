@@ -106,11 +106,3 @@ def prepare(engine):
         db_sync(engine)
     check_synced(engine)
 
-
-def is_reachable(engine):
-    try:
-        with engine.connect() as connection:
-            connection.execute(sa.text("SELECT 1"))
-        return True
-    except sa.exc.DBAPIError:
-        return False

@@ -279,3 +279,31 @@ def test_schedule_is_logged_once_per_task(db, clock, config, caplog):
     assert ("Periodic task Recording.every_other_tick: every 2 ticks (2 s)"
             in messages)
     assert "Periodic task Recording.quarter_second: every 0.25 s" in messages
+
+
+@pytest.mark.parametrize("watchdog_usec, beats", [(None, 0), (30.0, 2)])
+def test_watchdog_only_when_systemd_asks(db, clock, config, monkeypatch,
+                                         watchdog_usec, beats):
+    sent = []
+    monkeypatch.setattr(service.systemd, "watchdog_interval",
+                        lambda: watchdog_usec)
+    monkeypatch.setattr(service.systemd, "watchdog",
+                        lambda: sent.append("WATCHDOG=1"))
+    server = make_service(db, clock, config, report_interval=0,
+                          periodic_enable=False)
+    server.start()
+    server.report_state()
+    server.report_state()
+    server.stop()
+    assert len(sent) == beats
+
+
+def test_watchdog_slower_than_twice_the_heartbeat_is_warned(
+        db, clock, config, monkeypatch, caplog):
+    monkeypatch.setattr(service.systemd, "watchdog_interval", lambda: 15.0)
+    server = make_service(db, clock, config, report_interval=10,
+                          periodic_enable=False)
+    server.start()
+    server.stop()
+    assert any("more than half of systemd's WatchdogSec" in r.getMessage()
+               for r in caplog.records)
