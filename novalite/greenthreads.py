@@ -65,6 +65,101 @@ def new_event():
     return eventlet.event.Event()
 
 
+_native_threading = eventlet.patcher.original("threading")
+_native_queue = eventlet.patcher.original("queue")
+
+
+class NativeTimer:
+    """Call ``function`` every ``interval`` seconds in an OS thread.
+
+    The calls keep a drift-free grid whatever the eventlet hub is doing: a
+    task stuck in a C call that never yields stops every greenthread, not
+    this. ``function`` runs outside the hub, so it must not touch green
+    locks another thread may hold (logging included: see LogRelay).
+    """
+
+    def __init__(self, function, interval, initial_delay=0.0,
+                 name="novalite-timer"):
+        self.function = function
+        self.interval = interval
+        self.initial_delay = initial_delay
+        self._stop = _native_threading.Event()
+        self._thread = _native_threading.Thread(target=self._run, name=name,
+                                                daemon=True)
+
+    def start(self):
+        self._thread.start()
+        return self
+
+    def stop(self):
+        self._stop.set()
+
+    def join(self, timeout=None):
+        """Wait for the thread to end; True if it did."""
+        self._thread.join(timeout)
+        return not self._thread.is_alive()
+
+    def wait(self):
+        """As a LoopingCall's wait(): block until the thread ended."""
+        self.join()
+
+    def _run(self):
+        start = time.monotonic() + self.initial_delay
+        slot = 0
+        while not self._stop.wait(max(
+                start + slot * self.interval - time.monotonic(), 0)):
+            try:
+                self.function()
+            except Exception:  # the caller's function is to report its own
+                pass
+            slot = max(slot + 1, int(
+                (time.monotonic() - start) // self.interval) + 1)
+
+
+class LogRelay:
+    """Log, from an OS thread, through the hub's greenthread.
+
+    Logging handlers hold green locks, which an OS thread must not wait on.
+    The thread queues its records and writes a byte to a pipe; a
+    greenthread wakes on the pipe and logs them with ``logger``.
+    """
+
+    def __init__(self, logger):
+        self.logger = logger
+        self._records = _native_queue.SimpleQueue()
+        self._read_fd, self._write_fd = os.pipe()
+        os.set_blocking(self._read_fd, False)
+        os.set_blocking(self._write_fd, False)
+        self._reader = spawn(self._drain)
+
+    def log(self, level, message, *args, exc_text=None):
+        """Queue a record; ``exc_text`` is a formatted traceback."""
+        self._records.put((level, message, args, exc_text))
+        try:
+            os.write(self._write_fd, b"!")
+        except BlockingIOError:
+            pass  # the pipe is full of wake-ups already
+
+    def _drain(self):
+        while True:
+            eventlet.hubs.trampoline(self._read_fd, read=True)
+            try:
+                os.read(self._read_fd, 4096)
+            except BlockingIOError:
+                pass
+            while not self._records.empty():
+                level, message, args, exc_text = self._records.get()
+                if exc_text:
+                    message += "\n%s"
+                    args += (exc_text,)
+                self.logger.log(level, message, *args)
+
+    def close(self):
+        self._reader.kill()
+        os.close(self._read_fd)
+        os.close(self._write_fd)
+
+
 def monkey_patch():
     """Make the standard library green; call before anything else runs."""
     eventlet.monkey_patch()

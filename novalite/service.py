@@ -20,14 +20,16 @@ timer, the periodic timer (after a random fuzzy delay),
 """
 
 import datetime
+import logging
 import math
 import os
 import random
 import signal
 import sys
+import traceback
 
 import eventlet
-from oslo_log import log as logging
+from oslo_log import log as oslo_logging
 from oslo_utils import importutils
 
 from novalite import conf as novalite_conf
@@ -42,7 +44,7 @@ from novalite import reports
 from novalite import systemd
 from novalite import version
 
-LOG = logging.getLogger(__name__)
+LOG = oslo_logging.getLogger(__name__)
 CONF = novalite_conf.CONF
 
 
@@ -83,6 +85,10 @@ class Service:
         self._next_tick = None
         self._saved_stats = None
         self._watchdog = None
+        self._hub_seen = None
+        self._heartbeat_paused = False
+        self._relay = None
+        self._heartbeat_db = None
         self._context = context.get_admin_context()
 
     def __getattr__(self, key):
@@ -144,7 +150,9 @@ class Service:
                         "systemd's WatchdogSec (%g s): systemd may kill a "
                         "healthy service", self.report_interval,
                         self._watchdog)
-        if self.report_interval:
+        if self.report_interval and self.conf.heartbeat_in_native_thread:
+            self._start_native_heartbeat()
+        elif self.report_interval:
             self._heartbeat = loopingcall.LoopingCall(self.report_state)
             self._heartbeat.clock = self._clock
             self._heartbeat.start(interval=self.report_interval,
@@ -183,6 +191,10 @@ class Service:
                 LOG.warning("A periodic task was still running after %g s; "
                             "abandoning it", graceful_timeout)
                 self._periodic.kill()
+        if isinstance(self._heartbeat, greenthreads.NativeTimer):
+            self._heartbeat.join(5)
+            self._relay.close()
+            self._heartbeat_db.dispose()
         self.manager.cleanup_host()
         LOG.info("Stopped %s on %s", self.binary, self.host)
 
@@ -274,24 +286,70 @@ class Service:
         Never raises: a database outage is logged once when it starts and
         once when it ends, and the next beat tries again.
         """
+        self._beat(self.db, _log_now)
+        if self._watchdog:
+            systemd.watchdog()
+
+    def _beat(self, db, say):
         try:
             if (self.service_id is None
-                    or not self.db.service_heartbeat(self.service_id)):
-                LOG.warning("The service row of %s on %s is gone; "
-                            "recreating it", self.binary, self.host)
-                self.service_id = self.db.service_get_or_create(
+                    or not db.service_heartbeat(self.service_id)):
+                say(logging.WARNING, "The service row of %s on %s is gone; "
+                    "recreating it", self.binary, self.host)
+                self.service_id = db.service_get_or_create(
                     self.host, self.binary, self.topic).id
-                self.db.service_heartbeat(self.service_id)
+                db.service_heartbeat(self.service_id)
         except Exception:
             if not self.model_disconnected:
                 self.model_disconnected = True
-                LOG.exception("model server went away")
+                say(logging.ERROR, "model server went away", exc=True)
         else:
             if self.model_disconnected:
                 self.model_disconnected = False
-                LOG.error("Recovered model server connection!")
+                say(logging.ERROR, "Recovered model server connection!")
+
+    def _start_native_heartbeat(self):
+        """The heartbeat in an OS thread, with a beacon in the hub.
+
+        The beacon, a greenthread, notes that the event loop runs (and
+        tells systemd's watchdog so). The OS thread beats while the loop
+        ran within ``service_down_time``, whatever blocks it meanwhile.
+        """
+        self._hub_seen = self._clock.monotonic()
+        beacon = loopingcall.LoopingCall(self._hub_beacon)
+        beacon.clock = self._clock
+        beacon.start(interval=self.report_interval, stop_on_exception=False)
+        self._relay = greenthreads.LogRelay(LOG)
+        self._heartbeat_db = db_api.Database(db_api.create_engine(
+            self.db.engine.url, pooled=False))
+        self._heartbeat = greenthreads.NativeTimer(
+            self._native_report_state, self.report_interval,
+            initial_delay=self.report_interval, name="novalite-heartbeat")
+        self.timers += [beacon, self._heartbeat.start()]
+
+    def _hub_beacon(self):
+        self._hub_seen = self._clock.monotonic()
         if self._watchdog:
             systemd.watchdog()
+
+    def _native_report_state(self):
+        def say(level, message, *args, exc=False):
+            self._relay.log(level, message, *args,
+                            exc_text=traceback.format_exc() if exc else None)
+
+        stalled = self._clock.monotonic() - self._hub_seen
+        if stalled > self.conf.service_down_time:
+            if not self._heartbeat_paused:
+                self._heartbeat_paused = True
+                say(logging.WARNING, "Event loop stalled for %.0f s; "
+                    "heartbeat paused so that %s on %s shows down",
+                    stalled, self.binary, self.host)
+            return
+        if self._heartbeat_paused:
+            self._heartbeat_paused = False
+            say(logging.WARNING, "Event loop is running again; heartbeat "
+                "resumed")
+        self._beat(self._heartbeat_db, say)
 
     # Configuration ----------------------------------------------------------
 
@@ -419,6 +477,10 @@ class Launcher:
             LOG.exception("Reload failed; the previous configuration stays "
                           "in force")
         systemd.ready()
+
+
+def _log_now(level, message, *args, exc=False):
+    LOG.log(level, message, *args, exc_info=exc)
 
 
 def _to_datetime(epoch):

@@ -39,6 +39,18 @@ Related options:
 
 * ``report_interval``: must be smaller than this.
 """),
+    cfg.BoolOpt("heartbeat_in_native_thread",
+                default=True,
+                help="""
+Send the heartbeat from an OS thread of its own.
+
+A periodic task stuck in a call that never yields to eventlet (a C
+library, a blocking driver) stops every greenthread; from its own thread
+the heartbeat goes on, so the service does not look down while the task
+finishes. If the event loop stays stuck longer than ``service_down_time``
+the heartbeat stops too, so that a service that cannot work shows down.
+False sends it from a greenthread, as nova does.
+"""),
     cfg.BoolOpt("periodic_enable",
                 default=True,
                 help="""

@@ -68,9 +68,18 @@ def check_url(url):
     return parsed
 
 
-def create_engine(url, max_pool_size=5, pool_timeout=10.0):
-    """An engine for ``url``; SQLite gets its pragmas, servers a pool."""
+def create_engine(url, max_pool_size=5, pool_timeout=10.0, pooled=True):
+    """An engine for ``url``; SQLite gets its pragmas, servers a pool.
+
+    :param pooled: False opens a connection per use (``NullPool``): for an
+        OS thread of its own, which must share no pool lock with the hub.
+    """
     parsed = check_url(url)
+    if not pooled:
+        engine = sa.create_engine(parsed, poolclass=sa.pool.NullPool)
+        if parsed.get_backend_name() == "sqlite":
+            sa.event.listen(engine, "connect", _prepare_sqlite)
+        return engine
     if parsed.get_backend_name() == "sqlite":
         engine = sa.create_engine(
             parsed, connect_args={"check_same_thread": False, "timeout": 5})

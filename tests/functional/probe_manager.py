@@ -15,6 +15,7 @@
 import os
 import time
 
+import eventlet
 from oslo_log import log as logging
 
 from novalite import manager
@@ -47,6 +48,18 @@ class ProbeManager(manager.SchedulerDependentManager):
             LOG.info("probe busy started")
             time.sleep(1.0)
             LOG.info("probe busy finished")
+
+    @manager.periodic_task(spacing=0.1)
+    def _blocks_hub(self, context):
+        """Blocks every greenthread for 3 s when ``$state_path/block_hub``
+        exists, as a C call that never yields would."""
+        marker = os.path.join(os.path.expanduser(self.conf.state_path),
+                              "block_hub")
+        if os.path.exists(marker):
+            os.unlink(marker)
+            LOG.info("probe hub block started")
+            eventlet.patcher.original("time").sleep(3.0)
+            LOG.info("probe hub block finished")
 
     def reset(self):
         LOG.info("probe reset")

@@ -52,8 +52,9 @@ def database_url(request, tmp_path):
     try:
         yield SERVERS[kind] % name
     finally:
+        force = " WITH (FORCE)" if kind == "postgresql" else ""
         with admin.connect() as connection:
-            connection.execute(sa.text("DROP DATABASE %s" % name))
+            connection.execute(sa.text("DROP DATABASE %s%s" % (name, force)))
         admin.dispose()
 
 

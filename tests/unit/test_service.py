@@ -307,3 +307,35 @@ def test_watchdog_slower_than_twice_the_heartbeat_is_warned(
     server.stop()
     assert any("more than half of systemd's WatchdogSec" in r.getMessage()
                for r in caplog.records)
+
+
+def test_native_heartbeat_pauses_while_the_hub_is_stuck(db, clock, config,
+                                                        caplog):
+    import eventlet
+
+    from novalite import greenthreads
+
+    config.config(service_down_time=30)
+    server = make_service(db, clock, config)
+    server.service_id = db.service_get_or_create(
+        "node1", "novalite-compute", "compute").id
+    server._relay = greenthreads.LogRelay(service.LOG)
+    server._heartbeat_db = db
+    try:
+        server._hub_beacon()
+        server._native_report_state()
+        clock.advance(31)  # the beacon has not run for 31 s
+        server._native_report_state()
+        server._native_report_state()
+        assert db.service_get(server.service_id).report_count == 1
+        server._hub_beacon()
+        server._native_report_state()
+        assert db.service_get(server.service_id).report_count == 2
+        eventlet.sleep(0.05)  # let the relay log in the hub
+        messages = [r.getMessage() for r in caplog.records]
+        assert sum("Event loop stalled for 31 s" in m
+                   for m in messages) == 1
+        assert messages.count(
+            "Event loop is running again; heartbeat resumed") == 1
+    finally:
+        server._relay.close()
