@@ -143,6 +143,8 @@ class Manager(metaclass=ManagerMeta):
         self.host = host if host is not None else self.conf.host
         self.service_name = service_name
         self._clock = clock if clock is not None else greenthreads.CLOCK
+        #: The full name of the task running now, or None.
+        self.current_task = None
         self._schedule = task_schedule.TaskSchedule(
             type(self).__name__,
             run_external=self.conf.run_external_periodic_tasks)
@@ -199,6 +201,7 @@ class Manager(metaclass=ManagerMeta):
         error = expired = None
         timed_out = False
         timeout = state.settings.timeout
+        self.current_task = state.full_name
         try:
             if timeout:
                 expired = exception.PeriodicTaskTimedOut(state.full_name,
@@ -213,6 +216,8 @@ class Manager(metaclass=ManagerMeta):
             timed_out = True
         except Exception as exc:
             error = exc
+        finally:
+            self.current_task = None
         end = self._clock.monotonic()
         self._schedule.record_run(state, start, end, error, timed_out)
         if timed_out:

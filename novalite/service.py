@@ -86,6 +86,8 @@ class Service:
         self._saved_stats = None
         self._watchdog = None
         self._hub_seen = None
+        self._pass_started = None
+        self._stall_reported = 0
         self._heartbeat_paused = False
         self._relay = None
         self._heartbeat_db = None
@@ -234,6 +236,8 @@ class Service:
         interval = self.periodic_interval
         if self._next_tick is None:
             self._next_tick = now
+        self._pass_started = now
+        self._stall_reported = 0
         try:
             if now >= self._next_tick:
                 idle = self.manager.periodic_tasks(self._context,
@@ -245,6 +249,7 @@ class Service:
                 idle = self.manager.run_due_spacing_tasks(self._context,
                                                           raise_on_error)
         finally:
+            self._pass_started = None
             self.save_task_stats()
         return max(min(idle, self._next_tick - clock.monotonic()), 0.0)
 
@@ -287,6 +292,7 @@ class Service:
         once when it ends, and the next beat tries again.
         """
         self._beat(self.db, _log_now)
+        self._check_periodic_stall()
         if self._watchdog:
             systemd.watchdog()
 
@@ -329,8 +335,22 @@ class Service:
 
     def _hub_beacon(self):
         self._hub_seen = self._clock.monotonic()
+        self._check_periodic_stall()
         if self._watchdog:
             systemd.watchdog()
+
+    def _check_periodic_stall(self):
+        """Log when the running pass has taken another threshold's time."""
+        started = self._pass_started
+        if started is None:
+            return
+        threshold = self.conf.periodic_stall_threshold
+        stalled = self._clock.monotonic() - started
+        if stalled >= (self._stall_reported + 1) * threshold:
+            self._stall_reported = int(stalled // threshold)
+            LOG.warning("periodic loop stalled for %g s (running: %s)",
+                        round(stalled, 1),
+                        self.manager.current_task or "between tasks")
 
     def _native_report_state(self):
         def say(level, message, *args, exc=False):

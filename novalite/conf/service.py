@@ -76,6 +76,18 @@ Largest random delay, in seconds, before the first tick.
 Spreads the first periodic passes of many hosts restarted together, so
 that they do not all hit the database at the same moment. 0 disables it.
 """),
+    cfg.FloatOpt("periodic_stall_threshold",
+                 default=300.0,
+                 min=0.1,
+                 help="""
+Seconds a pass of the periodic timer may take before the service logs
+``periodic loop stalled for N s``, naming the task that runs, and again
+each time as long again has passed.
+
+Related options:
+
+* a task's own ``timeout`` interrupts it; this only reports.
+"""),
     cfg.FloatOpt("graceful_shutdown_timeout",
                  default=60.0,
                  min=0.0,

@@ -13,6 +13,7 @@
 """A manager for functional tests: quick tasks that say when they run."""
 
 import os
+import socket
 import time
 
 import eventlet
@@ -60,6 +61,18 @@ class ProbeManager(manager.SchedulerDependentManager):
             LOG.info("probe hub block started")
             eventlet.patcher.original("time").sleep(3.0)
             LOG.info("probe hub block finished")
+
+    @manager.periodic_task(spacing=0.1)
+    def _hangs_on_socket(self, context):
+        """Waits forever on a socket when ``$state_path/hang`` exists."""
+        marker = os.path.join(os.path.expanduser(self.conf.state_path),
+                              "hang")
+        if os.path.exists(marker):
+            os.unlink(marker)
+            LOG.info("probe hang started")
+            quiet, _ = socket.socketpair()
+            quiet.recv(1)
+            LOG.info("probe hang ended")
 
     def reset(self):
         LOG.info("probe reset")

@@ -11,7 +11,9 @@
 # under the License.
 """What the service guarantees when things go wrong."""
 
+import json
 import os
+import subprocess
 import time
 
 import pytest
@@ -59,3 +61,35 @@ def test_heartbeat_pauses_when_the_hub_stays_stuck(tmp_path, state_path,
     time.sleep(1.0)
     assert helpers.heartbeat_count(state_path) > paused
     assert resumed
+
+
+def test_a_hung_task_is_abandoned_and_reported(tmp_path, state_path,
+                                               daemons):
+    compute = daemons(tmp_path, daemon_module.base_ini(
+        state_path, periodic_stall_threshold=0.4) + (
+        "[periodic_task:hangs_on_socket]\ntimeout = 1.5\n"))
+    compute.wait_for("Running periodic task ProbeManager.fast")
+    open(os.path.join(state_path, "hang"), "w").close()
+    started = compute.wait_for("probe hang started")
+    stalled = compute.wait_for(
+        r"periodic loop stalled for 0\.[4-9] s \(running: "
+        r"ProbeManager\._hangs_on_socket\)", start=started)
+    timed_out = compute.wait_for(
+        "Periodic task ProbeManager._hangs_on_socket timed out after 1.5 s",
+        start=started)
+    assert stalled < timed_out
+    assert not compute.matching("probe hang ended")
+    before = helpers.heartbeat_count(state_path)
+    compute.wait_for("Running periodic task ProbeManager.fast",
+                     start=timed_out)
+    time.sleep(1.0)
+    assert helpers.heartbeat_count(state_path) > before
+    stats = subprocess.run(
+        daemon_module.command("manage") + [
+            "--config-file", str(compute.ini), "task", "list", "--format",
+            "json"], capture_output=True, text=True, timeout=60,
+        env=daemon_module.environment())
+    rows = {row["task"]: row for row in json.loads(stats.stdout)}
+    assert rows["_hangs_on_socket"]["timeouts"] == 1
+    assert rows["_hangs_on_socket"]["failures"] == 1
+    assert rows["_hangs_on_socket"]["last_error"] == "timed out after 1.5 s"

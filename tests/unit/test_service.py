@@ -339,3 +339,33 @@ def test_native_heartbeat_pauses_while_the_hub_is_stuck(db, clock, config,
             "Event loop is running again; heartbeat resumed") == 1
     finally:
         server._relay.close()
+
+
+def test_a_long_pass_is_reported_as_a_stall(db, clock, config, caplog):
+    config.config(periodic_stall_threshold=100)
+    server = make_service(db, clock, config)
+    seen = []
+
+    def slow(context):
+        server._hub_beacon()  # the beacon runs while the task works
+        clock.advance(99)
+        server._hub_beacon()
+        clock.advance(2)
+        server._hub_beacon()
+        server._hub_beacon()
+        clock.advance(100)
+        server._hub_beacon()
+        seen.append(server.manager.current_task)
+
+    server.manager._schedule.get("quarter_second").method = slow
+    server.periodic_tasks()  # anchors the spacing task
+    clock.advance(0.25)
+    server.periodic_tasks()
+    server._hub_beacon()  # between passes: nothing to report
+    stalls = [r.getMessage() for r in caplog.records
+              if r.getMessage().startswith("periodic loop stalled")]
+    assert stalls == [
+        "periodic loop stalled for 101 s (running: Recording.quarter_second)",
+        "periodic loop stalled for 201 s (running: Recording.quarter_second)"]
+    assert seen == ["Recording.quarter_second"]
+    assert server.manager.current_task is None
