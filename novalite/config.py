@@ -24,6 +24,7 @@ option; the command turns it into exit status 78 (EX_CONFIG).
 import argparse
 import glob
 import os
+import sys
 
 from oslo_config import cfg
 from oslo_log import log as logging
@@ -225,18 +226,21 @@ def _check_logging(conf):
             raise ConfigError("[DEFAULT] use_journal", "needs the Python "
                               "systemd bindings (python3-systemd), which "
                               "are not installed")
-    log_file = conf.log_file
-    if log_file:
-        if conf.log_dir:
-            log_file = os.path.join(conf.log_dir, log_file)
-        directory = os.path.dirname(os.path.abspath(log_file))
+    log_path = conf.log_file
+    if conf.log_dir:
+        log_path = os.path.join(conf.log_dir, log_path or
+                                os.path.basename(sys.argv[0]) + ".log")
+    if log_path:
+        option = "[DEFAULT] log_file" if conf.log_file else "[DEFAULT] log_dir"
+        directory = os.path.dirname(os.path.abspath(log_path))
         if not os.path.isdir(directory):
-            raise ConfigError("[DEFAULT] log_file", "directory %s does not "
-                              "exist" % directory)
-        if not os.access(log_file if os.path.exists(log_file)
+            raise ConfigError(option, "directory %s does not exist"
+                              % directory)
+        if os.path.isdir(log_path):
+            raise ConfigError(option, "%s is a directory" % log_path)
+        if not os.access(log_path if os.path.exists(log_path)
                          else directory, os.W_OK):
-            raise ConfigError("[DEFAULT] log_file", "%s is not writable"
-                              % log_file)
+            raise ConfigError(option, "%s is not writable" % log_path)
 
 
 def task_sections(files):

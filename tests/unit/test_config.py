@@ -115,6 +115,9 @@ BAD_FILES = [
      "[periodic_task:audit] interval: unknown option"),
     ("[DEFAULT]\nlog_file = /nonexistent/dir/n.log\n",
      "[DEFAULT] log_file: directory /nonexistent/dir does not exist"),
+    ("[DEFAULT]\nlog_file = /tmp\n", "[DEFAULT] log_file: /tmp is a directory"),
+    ("[DEFAULT]\nlog_dir = /nonexistent\n",
+     "[DEFAULT] log_dir: directory /nonexistent does not exist"),
     ("[DEFAULT]\nthis line has no equals sign\n", "cannot parse"),
     ("periodic_interval = 5\n", "cannot parse"),
 ]
@@ -129,7 +132,7 @@ def test_each_bad_file_is_one_clear_line(conf, write_ini, text, message):
     assert message in line
     assert "\n" not in line
     if "[" in message and "service_down_time" not in message \
-            and "connection:" not in message and "log_file" not in message:
+            and "connection:" not in message and "log_" not in message:
         assert line.startswith(path)
 
 
