@@ -87,6 +87,7 @@ class Service:
         self._watchdog = None
         self._hub_seen = None
         self._pass_started = None
+        self._pending_reload = None
         self._stall_reported = 0
         self._heartbeat_paused = False
         self._relay = None
@@ -250,6 +251,9 @@ class Service:
                                                           raise_on_error)
         finally:
             self._pass_started = None
+            if self._pending_reload is not None:
+                pending, self._pending_reload = self._pending_reload, None
+                self.reload(pending)
             self.save_task_stats()
         return max(min(idle, self._next_tick - clock.monotonic()), 0.0)
 
@@ -383,7 +387,17 @@ class Service:
                              self._full_name(name), self._describe(settings))
 
     def reload(self, settings_by_task):
-        """Apply a re-read configuration (SIGHUP), then reset the manager."""
+        """Apply a re-read configuration (SIGHUP), then reset the manager.
+
+        During a periodic pass this waits for the pass to end, so that a
+        task never sees its settings or its manager change under it.
+        """
+        if self._pass_started is not None:
+            LOG.info("A periodic pass is running (%s); the new settings "
+                     "apply when it ends",
+                     self.manager.current_task or "between tasks")
+            self._pending_reload = settings_by_task
+            return
         self.apply_task_settings(settings_by_task)
         self.manager.set_run_external_periodic_tasks(
             self.conf.run_external_periodic_tasks)

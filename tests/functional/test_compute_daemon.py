@@ -161,13 +161,17 @@ def test_a_storm_of_sighups_leaves_one_daemon_with_the_last_settings(
         tmp_path, state_path, daemons):
     compute = daemons(tmp_path, daemon_module.base_ini(state_path))
     compute.wait_for("Running periodic task ProbeManager.fast")
-    for spacing in range(1, 21):
+    for spacing in range(1, 51):  # 50 SIGHUPs within a second
         compute.write_ini(daemon_module.base_ini(state_path) +
                           "[periodic_task:slow]\nspacing = %d\n" % spacing)
         compute.signal(signal.SIGHUP)
-        time.sleep(0.02)
-    compute.wait_for("Periodic task ProbeManager.slow is now: every 20 s")
+        time.sleep(0.018)
+    compute.wait_for("Periodic task ProbeManager.slow is now: every 50 s")
+    time.sleep(0.5)
     assert compute.process.poll() is None
+    last = [line for line in compute.lines
+            if "ProbeManager.slow is now" in line][-1]
+    assert last.endswith("every 50 s")
 
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])

@@ -13,6 +13,7 @@
 
 import json
 import os
+import signal
 import subprocess
 import time
 
@@ -93,3 +94,65 @@ def test_a_hung_task_is_abandoned_and_reported(tmp_path, state_path,
     assert rows["_hangs_on_socket"]["timeouts"] == 1
     assert rows["_hangs_on_socket"]["failures"] == 1
     assert rows["_hangs_on_socket"]["last_error"] == "timed out after 1.5 s"
+
+
+def test_sighup_during_a_task_applies_after_it(tmp_path, state_path,
+                                               daemons):
+    compute = daemons(tmp_path, daemon_module.base_ini(state_path))
+    compute.wait_for("Running periodic task ProbeManager.fast")
+    open(os.path.join(state_path, "busy"), "w").close()
+    started = compute.wait_for("probe busy started")
+    compute.write_ini(daemon_module.base_ini(state_path)
+                      + "[periodic_task:fast]\nspacing = 0.6\n")
+    compute.signal(signal.SIGHUP)
+    deferred = compute.wait_for(
+        r"A periodic pass is running \(ProbeManager\._busy\); the new "
+        "settings apply when it ends", start=started)
+    finished = compute.wait_for("probe busy finished", start=started)
+    applied = compute.wait_for(
+        "Periodic task ProbeManager.fast is now: every 0.6 s", start=started)
+    reset = compute.wait_for("probe reset", start=started)
+    assert started < deferred < finished < applied < reset
+
+
+def test_sigkill_mid_task_then_restart_reconciles(tmp_path, state_path,
+                                                  daemons):
+    from novalite.compute import vm_states
+    from novalite.db import api as db_api
+    from novalite.db import migration
+
+    ini_text = daemon_module.base_ini(
+        state_path, compute_manager="novalite.compute.manager.ComputeManager",
+        instances_path=str(tmp_path / "instances")) + (
+        "[fake_driver]\nvcpus = 8\nmemory_mb = 8192\nlocal_gb = 80\n"
+        "[periodic_task:update_available_resource]\nspacing = 0.05\n")
+    db = db_api.Database(db_api.create_engine(
+        db_api.default_connection(state_path)))
+    migration.prepare(db.engine)
+    for name, task_state in (("running", None), ("spawning", "spawning"),
+                             ("deleting", "deleting")):
+        db.instance_create(uuid="%s-0000" % name, display_name=name,
+                           host="probe-host", vm_state=vm_states.ACTIVE,
+                           task_state=task_state, power_state=1, vcpus=2,
+                           memory_mb=1024, root_gb=10)
+    first = daemons(tmp_path, ini_text)
+    first.wait_for("Running periodic task ComputeManager."
+                   "update_available_resource")
+    assert db.instance_get("running-0000").vm_state == vm_states.STOPPED
+    assert db.instance_get("spawning-0000").vm_state == vm_states.ERROR
+    assert db.instance_get("deleting-0000") is None
+    time.sleep(0.37)  # somewhere inside the 20 audits a second
+    first.signal(signal.SIGKILL)
+    first.wait()
+    second = daemons(tmp_path, ini_text)
+    mark = second.wait_for("Running periodic task ComputeManager."
+                           "update_available_resource")
+    second.wait_for("Running periodic task ComputeManager."
+                    "update_available_resource", start=mark + 1)
+    nodes = db.compute_node_get_all()
+    assert len(nodes) == 1
+    assert (nodes[0].vcpus_used, nodes[0].memory_mb_used,
+            nodes[0].local_gb_used) == (4, 2048, 20)
+    assert len(db.service_get_all()) == 1
+    assert len(db.instance_get_all()) == 2
+    db.dispose()

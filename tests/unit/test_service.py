@@ -369,3 +369,25 @@ def test_a_long_pass_is_reported_as_a_stall(db, clock, config, caplog):
         "periodic loop stalled for 201 s (running: Recording.quarter_second)"]
     assert seen == ["Recording.quarter_second"]
     assert server.manager.current_task is None
+
+
+def test_a_reload_during_a_pass_waits_for_it(db, clock, config):
+    server = make_service(db, clock, config)
+    settings = server.manager.periodic_task_settings("quarter_second")
+    disabled = settings.replace("quarter_second", enabled=False)
+    seen = []
+
+    def task(context):
+        server.reload({"quarter_second": disabled})
+        seen.append(server.manager.periodic_task_settings(
+            "quarter_second").enabled)
+        seen.append(list(CALLS))
+
+    server.manager._schedule.get("quarter_second").method = task
+    server.periodic_tasks()
+    clock.advance(0.25)
+    server.periodic_tasks()
+    assert seen == [True, []]  # unchanged and not reset inside the pass
+    assert CALLS == ["reset"]
+    assert not server.manager.periodic_task_settings(
+        "quarter_second").enabled
