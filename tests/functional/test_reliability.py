@@ -156,3 +156,83 @@ def test_sigkill_mid_task_then_restart_reconciles(tmp_path, state_path,
     assert len(db.service_get_all()) == 1
     assert len(db.instance_get_all()) == 2
     db.dispose()
+
+
+def test_database_cut_for_30_seconds_and_restored(tmp_path, state_path,
+                                                  daemons):
+    import sqlalchemy as sa
+
+    from novalite.compute import vm_states
+    from novalite.db import api as db_api
+    from novalite.db import migration
+    from tests.functional import tcp_proxy
+    from tests.functional import test_database
+
+    name = "novalite_fault_%d" % os.getpid()
+    admin_url = test_database.SERVERS["postgresql"] % "postgres"
+    try:
+        admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
+        with admin.connect() as connection:
+            connection.execute(sa.text("DROP DATABASE IF EXISTS %s WITH "
+                                       "(FORCE)" % name))
+            connection.execute(sa.text("CREATE DATABASE %s" % name))
+    except Exception as exc:
+        pytest.skip("PostgreSQL is not reachable at 127.0.0.1:5432: %s"
+                    % str(exc)[:120])
+    proxy = tcp_proxy.TcpProxy(("127.0.0.1", 5432))
+    direct = db_api.Database(db_api.create_engine(
+        test_database.SERVERS["postgresql"] % name))
+    try:
+        migration.db_sync(direct.engine)
+        for index in range(3):
+            direct.instance_create(
+                uuid="fault-%d" % index, host="probe-host",
+                vm_state=vm_states.STOPPED, power_state=4, vcpus=1,
+                memory_mb=512, root_gb=5)
+        via_proxy = "postgresql+pg8000://postgres@127.0.0.1:%d/%s" % (
+            proxy.port, name)
+        compute = daemons(tmp_path, daemon_module.base_ini(
+            state_path, report_interval=0.5, service_down_time=60,
+            compute_manager="novalite.compute.manager.ComputeManager",
+            instances_path=str(tmp_path / "instances")) + (
+            "[database]\nconnection = %s\n"
+            "[fake_driver]\nvcpus = 4\nmemory_mb = 4096\nlocal_gb = 40\n"
+            "[periodic_task:update_available_resource]\nspacing = 0.5\n"
+            "[periodic_task:sync_power_states]\nspacing = 0.5\n"
+            % via_proxy))
+        compute.wait_for("Running periodic task ComputeManager."
+                         "update_available_resource")
+        time.sleep(1.0)
+        proxy.cut()
+        cut_at = len(compute.lines)
+        time.sleep(30)
+        proxy.restore()
+        compute.wait_for("Recovered model server connection!",
+                         start=cut_at)
+        mark = len(compute.lines)
+        compute.wait_for("Running periodic task ComputeManager."
+                         "update_available_resource", start=mark)
+        time.sleep(1.5)
+        assert compute.process.poll() is None
+        assert len(compute.matching("model server went away")) == 1
+        assert len(compute.matching(
+            "Recovered model server connection!")) == 1
+        assert compute.matching(
+            "Error during ComputeManager.update_available_resource",
+            cut_at)
+        assert not compute.matching("Error during", mark + 20)
+        nodes = direct.compute_node_get_all()
+        assert len(nodes) == 1
+        assert (nodes[0].vcpus_used, nodes[0].memory_mb_used) == (3, 1536)
+        assert nodes[0].free_ram_mb >= 0 and nodes[0].free_disk_gb >= 0
+        assert len(direct.instance_get_all()) == 3
+        assert len(direct.service_get_all()) == 1
+        compute.signal(signal.SIGTERM)
+        assert compute.wait() == 0
+    finally:
+        direct.dispose()
+        proxy.close()
+        with admin.connect() as connection:
+            connection.execute(sa.text("DROP DATABASE IF EXISTS %s WITH "
+                                       "(FORCE)" % name))
+        admin.dispose()
