@@ -158,9 +158,15 @@ def _known_options(conf):
     return known
 
 
-def _check_value(where, opt, value):
-    if "$" in value:
-        return  # a substitution, checked once resolved by check_values()
+def _check_value(where, opt, value, substitutes=True):
+    """Raise ConfigError unless ``value`` suits ``opt``.
+
+    :param substitutes: oslo.config will replace ``$option`` in the value
+        (not in task sections, which novalite reads itself); then the value
+        is checked once resolved, by check_values().
+    """
+    if substitutes and "$" in value:
+        return
     try:
         opt.type(value)
     except (ValueError, TypeError) as exc:
@@ -177,7 +183,8 @@ def check_files(files, conf):
     known = _known_options(conf)
     for path, sections in read_files(files):
         for section, values in sections.items():
-            if section.startswith(task_conf.SECTION_PREFIX):
+            substitutes = not section.startswith(task_conf.SECTION_PREFIX)
+            if not substitutes:
                 options = _TASK_OPTS
             elif section in known:
                 options = known[section]
@@ -190,7 +197,7 @@ def check_files(files, conf):
                 if opt is None:
                     raise ConfigError(where, "unknown option")
                 for value in raw_values:
-                    _check_value(where, opt, value)
+                    _check_value(where, opt, value, substitutes)
 
 
 def check_values(conf):
@@ -262,7 +269,7 @@ def task_sections(files):
                     raise ConfigError("%s: [%s] %s" % (path, section, key),
                                       "unknown option")
                 _check_value("%s: [%s] %s" % (path, section, key), opt,
-                             raw_values[-1])
+                             raw_values[-1], substitutes=False)
                 settings[key] = opt.type(raw_values[-1])
             found[name] = (where, settings)
     return found

@@ -14,16 +14,16 @@
 
 ``Service.start()`` readies the database, then follows nova's order:
 ``init_host()``, the ``services`` row, ``pre_start_hook()``, the heartbeat
-timer, the periodic timer (after a random fuzzy delay),
+timer, the periodic timer (at the host's phase of the fuzzy delay),
 ``post_start_hook()``, then systemd's ``READY=1``.
 ``serve()`` and ``wait()`` run it under signals; see ``Launcher``.
 """
 
 import datetime
+import hashlib
 import logging
 import math
 import os
-import random
 import signal
 import sys
 import traceback
@@ -159,12 +159,11 @@ class Service:
             self._heartbeat = loopingcall.LoopingCall(self.report_state)
             self._heartbeat.clock = self._clock
             self._heartbeat.start(interval=self.report_interval,
-                                  initial_delay=self.report_interval,
+                                  initial_delay=self._heartbeat_delay(),
                                   stop_on_exception=False)
             self.timers.append(self._heartbeat)
         if self.periodic_enable:
-            delay = (random.uniform(0, self.periodic_fuzzy_delay)
-                     if self.periodic_fuzzy_delay else None)
+            delay = self.periodic_fuzzy_delay * self.phase
             self.log_schedule(delay)
             self._periodic = loopingcall.DynamicLoopingCall(
                 self.periodic_tasks)
@@ -175,6 +174,22 @@ class Service:
             self.timers.append(self._periodic)
         self.manager.post_start_hook()
         systemd.ready("%s running on %s" % (self.binary, self.host))
+
+    @property
+    def phase(self):
+        """This host's place in [0, 1), the same at every start.
+
+        Hosts restarted together start their heartbeats and first periodic
+        passes at their own phase of the interval instead of all at once:
+        nova's heartbeats started one interval after start and stayed in
+        step forever, and its random fuzzy delay clumps as randomness does.
+        """
+        digest = hashlib.sha256(
+            ("%s:%s" % (self.host, self.binary)).encode()).digest()
+        return int.from_bytes(digest[:8], "big") / 2 ** 64
+
+    def _heartbeat_delay(self):
+        return self.report_interval * (1 + self.phase)
 
     def stop(self, graceful_timeout=None):
         """Stop the timers and let a running task finish.
@@ -334,7 +349,7 @@ class Service:
             self.db.engine.url, pooled=False))
         self._heartbeat = greenthreads.NativeTimer(
             self._native_report_state, self.report_interval,
-            initial_delay=self.report_interval, name="novalite-heartbeat")
+            initial_delay=self._heartbeat_delay(), name="novalite-heartbeat")
         self.timers += [beacon, self._heartbeat.start()]
 
     def _hub_beacon(self):

@@ -71,10 +71,12 @@ A task with ``ticks_between_runs = N`` runs every (N+1) ticks. A task with a
                  default=60.0,
                  min=0.0,
                  help="""
-Largest random delay, in seconds, before the first tick.
+Window, in seconds, over which the first ticks of many hosts are spread.
 
-Spreads the first periodic passes of many hosts restarted together, so
-that they do not all hit the database at the same moment. 0 disables it.
+Each host starts at its own fixed place in the window (from a hash of its
+name), so hosts restarted together do not all hit the database at the same
+moment, and a host's schedule is the same after every restart. 0 starts
+the timer at once.
 """),
     cfg.FloatOpt("periodic_stall_threshold",
                  default=300.0,

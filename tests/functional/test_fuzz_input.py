@@ -68,7 +68,7 @@ def render(lines):
                    for section, body in by_section.items())
 
 
-@settings(max_examples=300, deadline=None,
+@settings(max_examples=300, deadline=None, derandomize=True,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(lines=INI)
 def test_random_ini_is_accepted_or_refused_in_one_line(tmp_path, lines):
@@ -94,7 +94,7 @@ CONTAINED_INI = INI.map(lambda lines: [line for line in lines
                                        if line[1] not in _PLACES])
 
 
-@settings(max_examples=8, deadline=None,
+@settings(max_examples=8, deadline=None, derandomize=True,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(lines=CONTAINED_INI)
 def test_random_ini_through_the_real_daemon(tmp_path, lines):
@@ -128,7 +128,7 @@ MANAGE_WORDS = st.sampled_from([
     "--help", "-x", "nowhere", "probe-host"])
 
 
-@settings(max_examples=25, deadline=None,
+@settings(max_examples=25, deadline=None, derandomize=True,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(words=st.lists(MANAGE_WORDS, max_size=5))
 def test_random_manage_arguments_never_trace_back(tmp_path, words):

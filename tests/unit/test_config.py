@@ -111,6 +111,8 @@ BAD_FILES = [
      "[periodic_task:audit] run_immediately: invalid value '2'"),
     ("[periodic_task:audit]\ntimeout = -3\n",
      "[periodic_task:audit] timeout: invalid value '-3'"),
+    ("[periodic_task:audit]\nenabled = $debug\n",
+     "[periodic_task:audit] enabled: invalid value '$debug'"),
     ("[periodic_task:audit]\ninterval = 5\n",
      "[periodic_task:audit] interval: unknown option"),
     ("[DEFAULT]\nlog_file = /nonexistent/dir/n.log\n",

@@ -391,3 +391,31 @@ def test_a_reload_during_a_pass_waits_for_it(db, clock, config):
     assert CALLS == ["reset"]
     assert not server.manager.periodic_task_settings(
         "quarter_second").enabled
+
+
+def test_hosts_restarted_together_spread_out(db, clock, config):
+    phases = []
+    for index in range(100):
+        server = make_service(db, clock, config)
+        server.host = "compute-%03d" % index
+        phases.append(server.phase)
+    assert len(set(phases)) == 100 and all(0 <= p < 1 for p in phases)
+    deciles = [sum(1 for p in phases if k / 10 <= p < (k + 1) / 10)
+               for k in range(10)]
+    assert max(deciles) <= 20 and min(deciles) >= 3, deciles
+    again = make_service(db, clock, config)
+    again.host = "compute-042"
+    assert again.phase == phases[42]  # the same place after a restart
+
+
+def test_first_tick_and_heartbeat_start_at_the_hosts_phase(db, clock,
+                                                          config, caplog):
+    caplog.set_level(logging.INFO, logger="novalite")
+    server = make_service(db, clock, config, periodic_fuzzy_delay=60,
+                          report_interval=10)
+    server.start()
+    server.stop()
+    expected = "first tick in %.1f s" % (60 * server.phase)
+    assert any(expected in r.getMessage() for r in caplog.records)
+    assert server._heartbeat_delay() == pytest.approx(
+        10 * (1 + server.phase))
