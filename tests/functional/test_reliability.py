@@ -13,6 +13,7 @@
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import time
@@ -37,6 +38,13 @@ def test_heartbeat_while_a_task_blocks_the_hub(tmp_path, state_path,
     before = helpers.heartbeat_count(state_path)
     time.sleep(2.0)  # the hub is blocked for 3 s
     during = helpers.heartbeat_count(state_path)
+    if keeps_beating:
+        listed = subprocess.run(
+            daemon_module.command("manage") + [
+                "--config-file", str(compute.ini), "service", "list",
+                "--format", "json"], capture_output=True, text=True,
+            timeout=60, env=daemon_module.environment())
+        assert json.loads(listed.stdout)[0]["state"] == "up"
     assert not compute.matching("probe hub block finished")
     if keeps_beating:
         assert during >= before + 5  # report_interval is 0.2 s
@@ -158,11 +166,69 @@ def test_sigkill_mid_task_then_restart_reconciles(tmp_path, state_path,
     db.dispose()
 
 
-def test_database_cut_for_30_seconds_and_restored(tmp_path, state_path,
-                                                  daemons):
+CUT_SECONDS = 30
+
+
+def _fault_ini(tmp_path, state_path, connection=None):
+    text = daemon_module.base_ini(
+        state_path, report_interval=0.5, service_down_time=60,
+        compute_manager="novalite.compute.manager.ComputeManager",
+        instances_path=str(tmp_path / "instances")) + (
+        "[fake_driver]\nvcpus = 4\nmemory_mb = 4096\nlocal_gb = 40\n"
+        "[periodic_task:update_available_resource]\nspacing = 0.5\n"
+        "[periodic_task:sync_power_states]\nspacing = 0.5\n")
+    if connection:
+        text += "[database]\nconnection = %s\n" % connection
+    return text
+
+
+def _add_instances(db):
+    from novalite.compute import vm_states
+
+    for index in range(3):
+        db.instance_create(uuid="fault-%d" % index, host="probe-host",
+                           vm_state=vm_states.STOPPED, power_state=4,
+                           vcpus=1, memory_mb=512, root_gb=5)
+
+
+def _cut_and_restore(compute, cut, restore):
+    """Cut the database for CUT_SECONDS; check the daemon lived through."""
+    compute.wait_for("Running periodic task ComputeManager."
+                     "update_available_resource")
+    time.sleep(1.0)
+    cut()
+    cut_at = len(compute.lines)
+    time.sleep(CUT_SECONDS)
+    restore()
+    compute.wait_for("Recovered model server connection!", start=cut_at)
+    mark = len(compute.lines)
+    compute.wait_for("Running periodic task ComputeManager."
+                     "update_available_resource", start=mark)
+    time.sleep(1.5)
+    assert compute.process.poll() is None
+    assert len(compute.matching("model server went away")) == 1
+    assert len(compute.matching("Recovered model server connection!")) == 1
+    assert compute.matching(
+        "Error during ComputeManager.update_available_resource", cut_at)
+    settled = compute.wait_for("Running periodic task ComputeManager."
+                               "update_available_resource", start=mark + 1)
+    time.sleep(1.0)
+    assert not compute.matching("Error during", settled)
+
+
+def _assert_consistent(db):
+    nodes = db.compute_node_get_all()
+    assert len(nodes) == 1
+    assert (nodes[0].vcpus_used, nodes[0].memory_mb_used) == (3, 1536)
+    assert nodes[0].free_ram_mb >= 0 and nodes[0].free_disk_gb >= 0
+    assert len(db.instance_get_all()) == 3
+    assert len(db.service_get_all()) == 1
+
+
+def test_postgresql_cut_for_30_seconds_and_restored(tmp_path, state_path,
+                                                    daemons):
     import sqlalchemy as sa
 
-    from novalite.compute import vm_states
     from novalite.db import api as db_api
     from novalite.db import migration
     from tests.functional import tcp_proxy
@@ -184,49 +250,13 @@ def test_database_cut_for_30_seconds_and_restored(tmp_path, state_path,
         test_database.SERVERS["postgresql"] % name))
     try:
         migration.db_sync(direct.engine)
-        for index in range(3):
-            direct.instance_create(
-                uuid="fault-%d" % index, host="probe-host",
-                vm_state=vm_states.STOPPED, power_state=4, vcpus=1,
-                memory_mb=512, root_gb=5)
-        via_proxy = "postgresql+pg8000://postgres@127.0.0.1:%d/%s" % (
-            proxy.port, name)
-        compute = daemons(tmp_path, daemon_module.base_ini(
-            state_path, report_interval=0.5, service_down_time=60,
-            compute_manager="novalite.compute.manager.ComputeManager",
-            instances_path=str(tmp_path / "instances")) + (
-            "[database]\nconnection = %s\n"
-            "[fake_driver]\nvcpus = 4\nmemory_mb = 4096\nlocal_gb = 40\n"
-            "[periodic_task:update_available_resource]\nspacing = 0.5\n"
-            "[periodic_task:sync_power_states]\nspacing = 0.5\n"
-            % via_proxy))
-        compute.wait_for("Running periodic task ComputeManager."
-                         "update_available_resource")
-        time.sleep(1.0)
-        proxy.cut()
-        cut_at = len(compute.lines)
-        time.sleep(30)
-        proxy.restore()
-        compute.wait_for("Recovered model server connection!",
-                         start=cut_at)
-        mark = len(compute.lines)
-        compute.wait_for("Running periodic task ComputeManager."
-                         "update_available_resource", start=mark)
-        time.sleep(1.5)
-        assert compute.process.poll() is None
-        assert len(compute.matching("model server went away")) == 1
-        assert len(compute.matching(
-            "Recovered model server connection!")) == 1
-        assert compute.matching(
-            "Error during ComputeManager.update_available_resource",
-            cut_at)
-        assert not compute.matching("Error during", mark + 20)
-        nodes = direct.compute_node_get_all()
-        assert len(nodes) == 1
-        assert (nodes[0].vcpus_used, nodes[0].memory_mb_used) == (3, 1536)
-        assert nodes[0].free_ram_mb >= 0 and nodes[0].free_disk_gb >= 0
-        assert len(direct.instance_get_all()) == 3
-        assert len(direct.service_get_all()) == 1
+        _add_instances(direct)
+        compute = daemons(tmp_path, _fault_ini(
+            tmp_path, state_path,
+            "postgresql+pg8000://postgres@127.0.0.1:%d/%s"
+            % (proxy.port, name)))
+        _cut_and_restore(compute, proxy.cut, proxy.restore)
+        _assert_consistent(direct)
         compute.signal(signal.SIGTERM)
         assert compute.wait() == 0
     finally:
@@ -236,3 +266,45 @@ def test_database_cut_for_30_seconds_and_restored(tmp_path, state_path,
             connection.execute(sa.text("DROP DATABASE IF EXISTS %s WITH "
                                        "(FORCE)" % name))
         admin.dispose()
+
+
+CHATTR = shutil.which("chattr")
+
+
+@pytest.mark.skipif(CHATTR is None or os.geteuid() != 0,
+                    reason="needs chattr and root to make SQLite immutable")
+def test_sqlite_unwritable_for_30_seconds_and_restored(tmp_path, state_path,
+                                                       daemons):
+    """As root, permissions do not stop writes: the files are made
+    immutable (chattr +i), which also fails writes on open descriptors."""
+    from novalite.db import api as db_api
+    from novalite.db import migration
+
+    direct = db_api.Database(db_api.create_engine(
+        db_api.default_connection(state_path)))
+    migration.prepare(direct.engine)
+    _add_instances(direct)
+    compute = daemons(tmp_path, _fault_ini(tmp_path, state_path))
+    compute.wait_for("Running periodic task ComputeManager."
+                     "update_available_resource")
+    base = os.path.join(state_path, db_api.SQLITE_FILE)
+    files = [base + suffix for suffix in ("", "-wal", "-shm")
+             if os.path.exists(base + suffix)]
+
+    def chattr(flag):
+        subprocess.run([CHATTR, flag] + files, check=True)
+
+    try:
+        probe = tmp_path / "probe"
+        probe.write_text("x")
+        if subprocess.run([CHATTR, "+i", str(probe)]).returncode:
+            pytest.skip("this file system does not support chattr +i")
+        subprocess.run([CHATTR, "-i", str(probe)], check=True)
+        _cut_and_restore(compute, lambda: chattr("+i"),
+                         lambda: chattr("-i"))
+    finally:
+        subprocess.run([CHATTR, "-i"] + files)
+    _assert_consistent(direct)
+    compute.signal(signal.SIGTERM)
+    assert compute.wait() == 0
+    direct.dispose()
