@@ -85,3 +85,25 @@ def table(headers, rows):
              "|" + "---|" * len(headers)]
     lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
     return "\n".join(lines)
+
+
+RESULTS = os.path.join(os.path.dirname(__file__), "results")
+
+
+def save_plot(name, draw, size=(9, 4)):
+    """Draw on a new matplotlib Axes with ``draw(axes)`` and save it as
+    bench/results/<name>.png; say so, or say why not."""
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        from matplotlib import pyplot
+    except ImportError:
+        print("- no plot: matplotlib is not installed")
+        return
+    os.makedirs(RESULTS, exist_ok=True)
+    figure, axes = pyplot.subplots(figsize=size)
+    draw(axes)
+    figure.tight_layout()
+    figure.savefig(os.path.join(RESULTS, name + ".png"), dpi=100)
+    pyplot.close(figure)
+    print("- plot: bench/results/%s.png" % name)

@@ -46,7 +46,6 @@ SECONDS = float(os.environ.get("BENCH_SECONDS", "30"))
 REPORT_INTERVAL = 2.0
 PERIODIC_INTERVAL = 10.0
 FUZZY_DELAY = 10.0
-RESULTS = os.path.join(os.path.dirname(__file__), "results")
 
 WRITES = []
 _original_write = db_api.Database._write
@@ -129,26 +128,18 @@ def main():
 
 
 def plot(figures):
-    try:
-        import matplotlib
-        matplotlib.use("Agg")
-        from matplotlib import pyplot
-    except ImportError:
-        print("- no plot: matplotlib is not installed")
-        return
-    os.makedirs(RESULTS, exist_ok=True)
-    figure, axes = pyplot.subplots(figsize=(9, 4))
-    for name, counts in figures.items():
-        axes.step([index * BUCKET for index in range(len(counts))], counts,
-                  where="post", label=name)
-    axes.set_xlabel("seconds after %d services started together" % HOSTS)
-    axes.set_ylabel("database writes per second (%g s windows)" % BUCKET)
-    axes.set_title("Heartbeats and first periodic passes")
-    axes.legend()
-    figure.tight_layout()
-    path = os.path.join(RESULTS, "herd.png")
-    figure.savefig(path, dpi=100)
-    print("- plot: %s" % os.path.relpath(path))
+    def draw(axes):
+        for name, counts in figures.items():
+            axes.step([index * BUCKET for index in range(len(counts))],
+                      counts, where="post", label=name)
+        axes.set_xlabel("seconds after %d services started together"
+                        % HOSTS)
+        axes.set_ylabel("database writes per second (%g s windows)"
+                        % BUCKET)
+        axes.set_title("Heartbeats and first periodic passes")
+        axes.legend()
+
+    harness.save_plot("herd", draw)
 
 
 if __name__ == "__main__":

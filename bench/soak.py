@@ -30,7 +30,6 @@ from bench import harness
 SECONDS = float(os.environ.get("BENCH_SECONDS", "600"))
 WARMUP = float(os.environ.get("BENCH_WARMUP", "60"))
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-RESULTS = os.path.join(os.path.dirname(__file__), "results")
 TASKS = ("update_available_resource", "report_driver_status",
          "sync_power_states", "cleanup_running_deleted_instances",
          "reclaim_queued_deletes", "run_image_cache_manager_pass")
@@ -86,24 +85,15 @@ def main():
 
 
 def plot(samples):
-    try:
-        import matplotlib
-        matplotlib.use("Agg")
-        from matplotlib import pyplot
-    except ImportError:
-        print("- no plot: matplotlib is not installed")
-        return
-    os.makedirs(RESULTS, exist_ok=True)
-    figure, axes = pyplot.subplots(figsize=(9, 3.5))
-    axes.plot([when for when, _ in samples], [rss for _, rss in samples])
-    axes.axvline(WARMUP, linestyle=":", color="grey")
-    axes.set_xlabel("seconds")
-    axes.set_ylabel("RSS MiB")
-    axes.set_title("novalite-compute, every task every second")
-    axes.set_ylim(bottom=0)
-    figure.tight_layout()
-    figure.savefig(os.path.join(RESULTS, "soak.png"), dpi=100)
-    print("- plot: bench/results/soak.png")
+    def draw(axes):
+        axes.plot([when for when, _ in samples], [rss for _, rss in samples])
+        axes.axvline(WARMUP, linestyle=":", color="grey")
+        axes.set_xlabel("seconds")
+        axes.set_ylabel("RSS MiB")
+        axes.set_title("novalite-compute, every task every second")
+        axes.set_ylim(bottom=0)
+
+    harness.save_plot("soak", draw, size=(9, 3.5))
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ Unit tests hand them a fake clock with the same four methods, so they can
 drive hours of schedule in microseconds without sleeping.
 """
 
+import contextlib
 import os
 import time
 import warnings
@@ -135,18 +136,15 @@ class LogRelay:
     def log(self, level, message, *args, exc_text=None):
         """Queue a record; ``exc_text`` is a formatted traceback."""
         self._records.put((level, message, args, exc_text))
-        try:
+        # A full pipe already holds enough wake-ups for the reader.
+        with contextlib.suppress(BlockingIOError):
             os.write(self._write_fd, b"!")
-        except BlockingIOError:
-            pass  # the pipe is full of wake-ups already
 
     def _drain(self):
         while True:
             eventlet.hubs.trampoline(self._read_fd, read=True)
-            try:
+            with contextlib.suppress(BlockingIOError):
                 os.read(self._read_fd, 4096)
-            except BlockingIOError:
-                pass
             while not self._records.empty():
                 level, message, args, exc_text = self._records.get()
                 if exc_text:

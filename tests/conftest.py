@@ -16,6 +16,8 @@ from oslo_config import fixture as config_fixture
 import pytest
 
 from novalite import conf
+from novalite.db import api as db_api
+from novalite.db import migration
 from tests import fakes
 
 
@@ -39,3 +41,13 @@ def config():
     fixture.setUp()
     yield fixture
     fixture.cleanUp()
+
+
+@pytest.fixture
+def db(tmp_path):
+    """A migrated SQLite database in a temporary directory."""
+    database = db_api.Database(db_api.create_engine(
+        "sqlite:///%s" % (tmp_path / "state" / "novalite.sqlite")))
+    migration.prepare(database.engine)
+    yield database
+    database.dispose()

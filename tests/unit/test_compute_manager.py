@@ -24,8 +24,6 @@ from novalite.compute import manager as compute_manager
 from novalite.compute import power_state
 from novalite.compute import vm_states
 from novalite import context
-from novalite.db import api as db_api
-from novalite.db import migration
 from novalite.db import models
 from novalite import exception
 from novalite.virt import driver as virt_driver
@@ -34,13 +32,6 @@ from novalite.virt import fake
 CTXT = context.get_admin_context()
 
 
-@pytest.fixture
-def db(tmp_path):
-    database = db_api.Database(
-        db_api.create_engine("sqlite:///%s" % (tmp_path / "n.sqlite")))
-    migration.prepare(database.engine)
-    yield database
-    database.dispose()
 
 
 @pytest.fixture

@@ -20,13 +20,6 @@ from novalite.db import migration
 from novalite import exception
 
 
-@pytest.fixture
-def db(tmp_path):
-    database = db_api.Database(db_api.create_engine(
-        "sqlite:///%s" % (tmp_path / "state" / "n.sqlite")))
-    migration.prepare(database.engine)
-    yield database
-    database.dispose()
 
 
 def test_the_known_schema_head_is_alembics():

@@ -17,8 +17,6 @@ import logging
 import pytest
 import sqlalchemy as sa
 
-from novalite.db import api as db_api
-from novalite.db import migration
 from novalite import exception
 from novalite import manager
 from novalite import service
@@ -61,13 +59,6 @@ def clear_calls():
     CALLS.clear()
 
 
-@pytest.fixture
-def db(tmp_path):
-    database = db_api.Database(
-        db_api.create_engine("sqlite:///%s" % (tmp_path / "n.sqlite")))
-    migration.db_sync(database.engine)
-    yield database
-    database.dispose()
 
 
 class FlakyDatabase:
