@@ -52,14 +52,17 @@ class ProbeManager(manager.SchedulerDependentManager):
 
     @manager.periodic_task(spacing=0.1)
     def _blocks_hub(self, context):
-        """Blocks every greenthread for 3 s when ``$state_path/block_hub``
-        exists, as a C call that never yields would."""
+        """Blocks every greenthread, as a C call that never yields would,
+        when ``$state_path/block_hub`` exists: for as many seconds as the
+        file says, 3 if it is empty."""
         marker = os.path.join(os.path.expanduser(self.conf.state_path),
                               "block_hub")
         if os.path.exists(marker):
+            with open(marker) as seconds:
+                duration = float(seconds.read().strip() or 3)
             os.unlink(marker)
             LOG.info("probe hub block started")
-            eventlet.patcher.original("time").sleep(3.0)
+            eventlet.patcher.original("time").sleep(duration)
             LOG.info("probe hub block finished")
 
     @manager.periodic_task(spacing=0.1)

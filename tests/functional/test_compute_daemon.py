@@ -197,6 +197,15 @@ def test_sigterm_lets_the_running_task_finish(tmp_path, state_path,
     finished = compute.wait_for("probe busy finished")
     stopped = compute.wait_for("Stopped novalite-compute")
     assert started < finished < stopped
+    # the database holds the finished run and a live service row
+    with sqlite3.connect(os.path.join(state_path,
+                                      "novalite.sqlite")) as connection:
+        busy_runs = connection.execute(
+            "SELECT runs FROM periodic_task_stats WHERE task = '_busy'"
+        ).fetchone()[0]
+        services = connection.execute(
+            "SELECT COUNT(*) FROM services WHERE deleted = 0").fetchone()[0]
+    assert busy_runs >= 1 and services == 1
 
 
 def test_sigusr2_writes_a_report_with_the_task_table(tmp_path, state_path,

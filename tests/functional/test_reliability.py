@@ -53,6 +53,37 @@ def test_heartbeat_while_a_task_blocks_the_hub(tmp_path, state_path,
     compute.wait_for("probe hub block finished")
 
 
+def test_heartbeat_through_a_hung_task_then_a_20_s_hub_block(
+        tmp_path, state_path, daemons):
+    """The issue's scenario with the default service_down_time: a task
+    waits forever on a socket (until its timeout), then another blocks the
+    whole hub for 20 s; the heartbeat never stops."""
+    compute = daemons(tmp_path, daemon_module.base_ini(
+        state_path, report_interval=0.5, service_down_time=60) + (
+        "[periodic_task:hangs_on_socket]\ntimeout = 3\n"))
+    compute.wait_for("Running periodic task ProbeManager.fast")
+    open(os.path.join(state_path, "hang"), "w").close()
+    compute.wait_for("probe hang started")
+    with open(os.path.join(state_path, "block_hub"), "w") as marker:
+        marker.write("20")
+    counts = [helpers.heartbeat_count(state_path)]
+    blocked = compute.wait_for("probe hub block started", timeout=30)
+    for _ in range(8):  # 16 s of the 20 s block
+        time.sleep(2.0)
+        counts.append(helpers.heartbeat_count(state_path))
+    assert not compute.matching("probe hub block finished", blocked)
+    listed = subprocess.run(
+        daemon_module.command("manage") + [
+            "--config-file", str(compute.ini), "service", "list",
+            "--format", "json"], capture_output=True, text=True,
+        timeout=60, env=daemon_module.environment())
+    assert json.loads(listed.stdout)[0]["state"] == "up"
+    steps = [later - earlier
+             for earlier, later in zip(counts, counts[1:], strict=False)]
+    assert all(step >= 3 for step in steps), counts  # 4 beats per 2 s
+    compute.wait_for("probe hub block finished", timeout=30)
+
+
 def test_heartbeat_pauses_when_the_hub_stays_stuck(tmp_path, state_path,
                                                    daemons):
     compute = daemons(tmp_path, daemon_module.base_ini(
