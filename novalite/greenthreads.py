@@ -142,7 +142,7 @@ class LogRelay:
 
     def _drain(self):
         while True:
-            eventlet.hubs.trampoline(self._read_fd, read=True)
+            wait_readable(self._read_fd)
             with contextlib.suppress(BlockingIOError):
                 os.read(self._read_fd, 4096)
             while not self._records.empty():
@@ -156,6 +156,11 @@ class LogRelay:
         self._reader.kill()
         os.close(self._read_fd)
         os.close(self._write_fd)
+
+
+def wait_readable(fd):
+    """Block this greenthread, not the hub, until ``fd`` can be read."""
+    eventlet.hubs.trampoline(fd, read=True)
 
 
 def monkey_patch():

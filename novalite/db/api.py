@@ -68,6 +68,19 @@ def check_url(url):
     return parsed
 
 
+# SQLite errors after which a connection cannot be trusted again: once its
+# file was unwritable or failed, a pooled connection keeps failing
+# ("disk I/O error") after the file is fine, unless it is replaced.
+_SQLITE_BROKEN = ("disk I/O error", "readonly database", "unable to open",
+                  "database disk image is malformed")
+
+
+def _sqlite_failure_is_a_disconnect(context):
+    message = str(context.original_exception)
+    if any(text in message for text in _SQLITE_BROKEN):
+        context.is_disconnect = True
+
+
 def create_engine(url, max_pool_size=5, pool_timeout=10.0, pooled=True):
     """An engine for ``url``; SQLite gets its pragmas, servers a pool.
 
@@ -75,16 +88,18 @@ def create_engine(url, max_pool_size=5, pool_timeout=10.0, pooled=True):
         OS thread of its own, which must share no pool lock with the hub.
     """
     parsed = check_url(url)
-    if not pooled:
-        engine = sa.create_engine(parsed, poolclass=sa.pool.NullPool)
-        if parsed.get_backend_name() == "sqlite":
-            sa.event.listen(engine, "connect", _prepare_sqlite)
-        return engine
     if parsed.get_backend_name() == "sqlite":
-        engine = sa.create_engine(
-            parsed, connect_args={"check_same_thread": False, "timeout": 5})
+        if pooled:
+            engine = sa.create_engine(parsed, connect_args={
+                "check_same_thread": False, "timeout": 5})
+        else:
+            engine = sa.create_engine(parsed, poolclass=sa.pool.NullPool)
         sa.event.listen(engine, "connect", _prepare_sqlite)
+        sa.event.listen(engine, "handle_error",
+                        _sqlite_failure_is_a_disconnect)
         return engine
+    if not pooled:
+        return sa.create_engine(parsed, poolclass=sa.pool.NullPool)
     return sa.create_engine(parsed, pool_size=max_pool_size,
                             pool_timeout=pool_timeout, pool_pre_ping=True,
                             pool_recycle=3600)

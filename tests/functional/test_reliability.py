@@ -13,7 +13,6 @@
 
 import json
 import os
-import shutil
 import signal
 import subprocess
 import time
@@ -297,45 +296,3 @@ def test_postgresql_cut_for_30_seconds_and_restored(tmp_path, state_path,
             connection.execute(sa.text("DROP DATABASE IF EXISTS %s WITH "
                                        "(FORCE)" % name))
         admin.dispose()
-
-
-CHATTR = shutil.which("chattr")
-
-
-@pytest.mark.skipif(CHATTR is None or os.geteuid() != 0,
-                    reason="needs chattr and root to make SQLite immutable")
-def test_sqlite_unwritable_for_30_seconds_and_restored(tmp_path, state_path,
-                                                       daemons):
-    """As root, permissions do not stop writes: the files are made
-    immutable (chattr +i), which also fails writes on open descriptors."""
-    from novalite.db import api as db_api
-    from novalite.db import migration
-
-    direct = db_api.Database(db_api.create_engine(
-        db_api.default_connection(state_path)))
-    migration.prepare(direct.engine)
-    _add_instances(direct)
-    compute = daemons(tmp_path, _fault_ini(tmp_path, state_path))
-    compute.wait_for("Running periodic task ComputeManager."
-                     "update_available_resource")
-    base = os.path.join(state_path, db_api.SQLITE_FILE)
-    files = [base + suffix for suffix in ("", "-wal", "-shm")
-             if os.path.exists(base + suffix)]
-
-    def chattr(flag):
-        subprocess.run([CHATTR, flag] + files, check=True)
-
-    try:
-        probe = tmp_path / "probe"
-        probe.write_text("x")
-        if subprocess.run([CHATTR, "+i", str(probe)]).returncode:
-            pytest.skip("this file system does not support chattr +i")
-        subprocess.run([CHATTR, "-i", str(probe)], check=True)
-        _cut_and_restore(compute, lambda: chattr("+i"),
-                         lambda: chattr("-i"))
-    finally:
-        subprocess.run([CHATTR, "-i"] + files)
-    _assert_consistent(direct)
-    compute.signal(signal.SIGTERM)
-    assert compute.wait() == 0
-    direct.dispose()

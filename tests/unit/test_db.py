@@ -79,3 +79,25 @@ def test_default_connection_is_sqlite_under_state_path():
     assert url.startswith("sqlite:////") and url.endswith(
         "/state/novalite.sqlite")
     assert "~" not in url
+
+
+@pytest.mark.parametrize("message, broken", [
+    ("disk I/O error", True), ("attempt to write a readonly database", True),
+    ("unable to open database file", True), ("database is locked", False),
+    ("no such table: services", False)])
+def test_sqlite_io_failures_replace_the_connection(message, broken):
+    class Context:
+        original_exception = Exception(message)
+        is_disconnect = False
+
+    context = Context()
+    db_api._sqlite_failure_is_a_disconnect(context)
+    assert context.is_disconnect is broken
+
+
+def test_the_hook_is_on_every_sqlite_engine(tmp_path):
+    for pooled in (True, False):
+        engine = db_api.create_engine(
+            "sqlite:///%s" % (tmp_path / "x.sqlite"), pooled=pooled)
+        assert sa.event.contains(engine, "handle_error",
+                                 db_api._sqlite_failure_is_a_disconnect)

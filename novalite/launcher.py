@@ -1,0 +1,121 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+
+"""Run one service under signals until it is told to stop."""
+
+import os
+import signal
+
+from oslo_log import log as logging
+
+from novalite import conf as novalite_conf
+from novalite import config
+from novalite import greenthreads
+from novalite import reports
+from novalite import systemd
+
+LOG = logging.getLogger(__name__)
+CONF = novalite_conf.CONF
+
+
+class Launcher:
+    """Runs one service until SIGTERM or SIGINT.
+
+    Signal handlers do nothing but wake the hub: Python writes each
+    signal's number to a pipe (``signal.set_wakeup_fd``), and one
+    greenthread reads the pipe and acts. So a signal never interrupts a
+    task halfway, every sleep wakes at once, and a burst of SIGHUPs is
+    read in one go and served by one reload.
+
+    * SIGTERM, SIGINT: stop gracefully; ``wait()`` returns 0.
+    * SIGHUP: re-read the config files, apply mutable options and task
+      settings, call ``manager.reset()``; a bad file changes nothing.
+    * SIGUSR2: write a Guru Meditation Report to stderr.
+    """
+
+    STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+    HANDLED = STOP_SIGNALS + (signal.SIGHUP, signal.SIGUSR2)
+
+    def __init__(self, service, conf=None):
+        self.service = service
+        self.conf = conf if conf is not None else CONF
+        self._stopped = greenthreads.new_event()
+        self._read_fd = self._write_fd = None
+        self._previous_handlers = {}
+        self._previous_wakeup_fd = -1
+
+    def start(self):
+        self._install_signal_handlers()
+        reports.register(self.service.manager)
+        self.service.start()
+        greenthreads.spawn(self._serve_signals)
+
+    def wait(self):
+        """Block until a stop signal; stop the service; return 0."""
+        name = self._stopped.wait()
+        LOG.info("Caught %s, stopping %s", name, self.service.binary)
+        self.service.stop()
+        self.service.wait()
+        self._restore_signal_handlers()
+        return 0
+
+    def _install_signal_handlers(self):
+        self._read_fd, self._write_fd = os.pipe()
+        os.set_blocking(self._read_fd, False)
+        os.set_blocking(self._write_fd, False)
+        self._previous_wakeup_fd = signal.set_wakeup_fd(self._write_fd)
+        for signum in self.HANDLED:
+            self._previous_handlers[signum] = signal.signal(
+                signum, _wake_only)
+
+    def _restore_signal_handlers(self):
+        for signum, handler in self._previous_handlers.items():
+            signal.signal(signum, handler)
+        signal.set_wakeup_fd(self._previous_wakeup_fd)
+        os.close(self._read_fd)
+        os.close(self._write_fd)
+
+    def _serve_signals(self):
+        while True:
+            greenthreads.wait_readable(self._read_fd)
+            try:
+                received = set(os.read(self._read_fd, 4096))
+            except BlockingIOError:
+                continue
+            for signum in self.STOP_SIGNALS:
+                if signum in received:
+                    self._stopped.send(signal.Signals(signum).name)
+                    return
+            if signal.SIGHUP in received:
+                self.reload()
+            if signal.SIGUSR2 in received:
+                reports.write(self.service.binary)
+
+    def reload(self):
+        """Re-read the configuration; keep the running one if it is bad."""
+        systemd.reloading()
+        LOG.info("Caught SIGHUP, reloading the configuration")
+        try:
+            settings = config.reload(self.conf, self.service.manager)
+            self.service.reload(settings)
+        except config.ConfigError as exc:
+            LOG.error("Configuration not reloaded, the previous one stays "
+                      "in force: %s", exc)
+        except Exception:
+            LOG.exception("Reload failed; the previous configuration stays "
+                          "in force")
+        systemd.ready()
+
+
+def _wake_only(signum, frame):
+    """Python writes the signal to the wakeup pipe; nothing else to do."""
