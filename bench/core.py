@@ -140,39 +140,33 @@ emit(all_due_us_per_task=all_due / M * 1e6,
      none_due_us_per_pass=none_due * 1e6)
 '''
 
+_MANY_TASKS = '''
+import eventlet; eventlet.monkey_patch()
+%(imports)s
+def make(spacing):
+    namespace = {}
+    for i in range(M):
+        def task(self, context):
+            return None
+        task.__name__ = "task%%d" %% i
+        namespace[task.__name__] = %(decorator)s(
+            spacing=spacing, run_immediately=True)(task)
+    return type("Many", (%(base)s,), namespace)(%(arguments)s)
+def run(instance):
+    return instance.%(one_pass)s(None)
+'''
+
 DISPATCH = {
-    "novalite Manager": harness.program('''
-        import eventlet; eventlet.monkey_patch()
-        from novalite import manager
-        def make(spacing):
-            namespace = {}
-            for i in range(M):
-                def task(self, context):
-                    return None
-                task.__name__ = "task%d" % i
-                namespace[task.__name__] = manager.periodic_task(
-                    spacing=spacing, run_immediately=True)(task)
-            return type("Many", (manager.Manager,), namespace)()
-        def run(instance):
-            return instance.periodic_tasks(None)
-        ''', _DISPATCH_BODY),
-    "oslo.service PeriodicTasks": harness.program('''
-        import eventlet; eventlet.monkey_patch()
-        from oslo_config import cfg
-        from oslo_service import periodic_task
-        def make(spacing):
-            namespace = {}
-            for i in range(M):
-                def task(self, context):
-                    return None
-                task.__name__ = "task%d" % i
-                namespace[task.__name__] = periodic_task.periodic_task(
-                    spacing=spacing, run_immediately=True)(task)
-            return type("Many", (periodic_task.PeriodicTasks,),
-                        namespace)(cfg.CONF)
-        def run(instance):
-            return instance.run_periodic_tasks(None)
-        ''', _DISPATCH_BODY),
+    "novalite Manager": harness.program(_MANY_TASKS % {
+        "imports": "from novalite import manager",
+        "decorator": "manager.periodic_task", "base": "manager.Manager",
+        "arguments": "", "one_pass": "periodic_tasks"}, _DISPATCH_BODY),
+    "oslo.service PeriodicTasks": harness.program(_MANY_TASKS % {
+        "imports": "from oslo_config import cfg\n"
+                   "from oslo_service import periodic_task",
+        "decorator": "periodic_task.periodic_task",
+        "base": "periodic_task.PeriodicTasks", "arguments": "cfg.CONF",
+        "one_pass": "run_periodic_tasks"}, _DISPATCH_BODY),
 }
 
 

@@ -39,13 +39,23 @@ class ProbeManager(manager.SchedulerDependentManager):
     def counted(self, context):
         LOG.info("probe counted ran")
 
+    def _take_marker(self, name):
+        """The text of ``$state_path/<name>``, removing it; None if absent.
+
+        Tests drop these files to make a task misbehave once.
+        """
+        marker = os.path.join(os.path.expanduser(self.conf.state_path), name)
+        if not os.path.exists(marker):
+            return None
+        with open(marker) as text:
+            content = text.read().strip()
+        os.unlink(marker)
+        return content
+
     @manager.periodic_task(spacing=0.1)
     def _busy(self, context):
         """Works for 1 s whenever ``$state_path/busy`` exists."""
-        marker = os.path.join(os.path.expanduser(self.conf.state_path),
-                              "busy")
-        if os.path.exists(marker):
-            os.unlink(marker)
+        if self._take_marker("busy") is not None:
             LOG.info("probe busy started")
             time.sleep(1.0)
             LOG.info("probe busy finished")
@@ -55,12 +65,9 @@ class ProbeManager(manager.SchedulerDependentManager):
         """Blocks every greenthread, as a C call that never yields would,
         when ``$state_path/block_hub`` exists: for as many seconds as the
         file says, 3 if it is empty."""
-        marker = os.path.join(os.path.expanduser(self.conf.state_path),
-                              "block_hub")
-        if os.path.exists(marker):
-            with open(marker) as seconds:
-                duration = float(seconds.read().strip() or 3)
-            os.unlink(marker)
+        seconds = self._take_marker("block_hub")
+        if seconds is not None:
+            duration = float(seconds or 3)
             LOG.info("probe hub block started")
             eventlet.patcher.original("time").sleep(duration)
             LOG.info("probe hub block finished")
@@ -68,10 +75,7 @@ class ProbeManager(manager.SchedulerDependentManager):
     @manager.periodic_task(spacing=0.1)
     def _hangs_on_socket(self, context):
         """Waits forever on a socket when ``$state_path/hang`` exists."""
-        marker = os.path.join(os.path.expanduser(self.conf.state_path),
-                              "hang")
-        if os.path.exists(marker):
-            os.unlink(marker)
+        if self._take_marker("hang") is not None:
             LOG.info("probe hang started")
             quiet, _ = socket.socketpair()
             quiet.recv(1)
