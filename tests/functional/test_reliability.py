@@ -13,6 +13,7 @@
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import time
@@ -296,3 +297,56 @@ def test_postgresql_cut_for_30_seconds_and_restored(tmp_path, state_path,
             connection.execute(sa.text("DROP DATABASE IF EXISTS %s WITH "
                                        "(FORCE)" % name))
         admin.dispose()
+
+
+CHATTR = shutil.which("chattr")
+
+
+def _immutable(paths, flag):
+    return subprocess.run([CHATTR, flag] + paths, capture_output=True,
+                          text=True)
+
+
+@pytest.mark.skipif(CHATTR is None or os.geteuid() != 0,
+                    reason="needs root and chattr: file modes do not stop "
+                           "root, nor writes on descriptors already open")
+def test_sqlite_unwritable_for_30_seconds_and_restored(tmp_path, state_path,
+                                                       daemons):
+    """The state directory, the database and its WAL become immutable: no
+    write lands, on an open descriptor or by creating a journal, and no new
+    file appears behind the cut, so the restore finds them all. The -shm
+    stays writable: SQLite maps it, and a write to a mapped page of an
+    immutable file is SIGBUS, which no real unwritable database does."""
+    from novalite.db import api as db_api
+    from novalite.db import migration
+
+    probe = tmp_path / "probe"
+    probe.write_text("x")
+    if _immutable([str(probe)], "+i").returncode:
+        pytest.skip("this file system does not support chattr +i")
+    _immutable([str(probe)], "-i")
+    direct = db_api.Database(db_api.create_engine(
+        db_api.default_connection(state_path)))
+    migration.prepare(direct.engine)
+    _add_instances(direct)
+    direct.dispose()
+    compute = daemons(tmp_path, _fault_ini(tmp_path, state_path))
+    frozen = []
+
+    def cut():
+        frozen[:] = [os.path.join(state_path, name)
+                     for name in os.listdir(state_path)
+                     if not name.endswith("-shm")] + [state_path]
+        assert _immutable(frozen, "+i").returncode == 0
+
+    def restore():
+        assert _immutable(frozen, "-i").returncode == 0
+
+    try:
+        _cut_and_restore(compute, cut, restore)
+    finally:
+        _immutable(frozen, "-i")
+    _assert_consistent(direct)
+    compute.signal(signal.SIGTERM)
+    assert compute.wait() == 0
+    direct.dispose()
