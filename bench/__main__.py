@@ -10,17 +10,75 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
-"""python -m bench: every benchmark, novalite beside its peers, one run."""
+"""python -m bench: every scenario, novalite beside its peers, one run.
 
-from bench import core
-from bench import daemon
+  python -m bench              the scenarios below (about 15 minutes);
+                               writes bench/results/latest.md and the plots
+  python -m bench NAME ...     only those, printed (latest.md is kept)
+  python -m bench soak         the ten-minute soak (not in the default run)
+"""
+
+import datetime
+import importlib
+import os
+import platform
+import sys
+from importlib import metadata
+
+from bench import harness
+
+SCENARIOS = ("timers", "profile_tick", "dispatch", "daemon", "fanin",
+             "overhead", "herd")
+OPTIONAL = ("soak",)
+PACKAGES = ("eventlet", "oslo.service", "futurist", "APScheduler",
+            "SQLAlchemy", "pg8000")
 
 
-def main():
-    core.main([])
-    print()
-    daemon.main()
+def _versions():
+    found = []
+    for name in PACKAGES:
+        try:
+            found.append("%s %s" % (name, metadata.version(name)))
+        except metadata.PackageNotFoundError:
+            found.append("%s (not installed)" % name)
+    return ", ".join(found)
+
+
+def _header(reports):
+    """Where and when, then every target's verdict, then the sections."""
+    verdicts = [line for report in reports for line in report.lines
+                if line.startswith("- ") and "target" in line]
+    return [
+        "# novalite benchmarks: latest full run", "",
+        "Written by `python -m bench` (also `tox -e bench`) on %s: %s, %d "
+        "CPUs, Python %s; %s. Each system runs in its own interpreter, "
+        "in the same run on the same machine; ratios are novalite's "
+        "figure over the peer's (below 1 is better for novalite). How to "
+        "read the figures, and why a missed target is missed: "
+        "[bench/README.md](../README.md)."
+        % (datetime.datetime.now(datetime.timezone.utc)
+           .strftime("%Y-%m-%d %H:%M UTC"), platform.node(),
+           os.cpu_count(), platform.python_version(), _versions()),
+        "", "## Targets", ""] + verdicts + [""]
+
+
+def main(argv):
+    unknown = [name for name in argv if name not in SCENARIOS + OPTIONAL]
+    if unknown:
+        sys.exit("unknown scenario %s; choose from %s"
+                 % (", ".join(unknown), ", ".join(SCENARIOS + OPTIONAL)))
+    reports = [importlib.import_module("bench." + name).main()
+               for name in argv or SCENARIOS]
+    if argv:
+        return
+    os.makedirs(harness.RESULTS, exist_ok=True)
+    path = os.path.join(harness.RESULTS, "latest.md")
+    with open(path, "w") as handle:
+        handle.write("\n".join(_header(reports)) + "\n")
+        for report in reports:
+            handle.write(report.text())
+    print("written: %s" % os.path.relpath(path))
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])

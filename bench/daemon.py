@@ -71,9 +71,14 @@ class Running:
         return time.monotonic() - self.started
 
     def cpu_seconds(self):
-        with open("/proc/%d/stat" % self.process.pid) as stat:
-            fields = stat.read().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        """CPU time of every thread, to the nanosecond (the clock-tick
+        figures of /proc/PID/stat cannot tell 0.02 s from 0.03 s)."""
+        total = 0
+        task_dir = "/proc/%d/task" % self.process.pid
+        for thread in os.listdir(task_dir):
+            with open(os.path.join(task_dir, thread, "schedstat")) as stat:
+                total += int(stat.read().split()[0])
+        return total / 1e9
 
     def rss_mib(self):
         with open("/proc/%d/status" % self.process.pid) as status:
@@ -135,26 +140,33 @@ def idle():
 
 
 def main():
+    report = harness.Report("Daemon: exec to READY=1, memory, idle CPU, stop")
     ready, stop = startup_and_stop()
     idle_figures = idle()
     rows = []
     for name in DAEMONS:
         rss, cpu = idle_figures[name]
-        rows.append([name, ready[name] * 1e3, rss, cpu, stop[name] * 1e3])
-    print("## Daemon: default configuration, SQLite, median of %d restarts;"
-          " idle for %g s\n" % (REPEATS, IDLE_SECONDS))
-    print(harness.table(["daemon", "exec to READY ms", "RSS MiB",
-                         "idle CPU s", "SIGTERM to exit ms"], rows))
+        rows.append([name, ready[name] * 1e3, rss, cpu * 60 / IDLE_SECONDS,
+                     stop[name] * 1e3])
+    report.add("Default configuration on SQLite; start-up and stop are the "
+               "median of %d restarts, memory and CPU after %g s idle side "
+               "by side. futurist and APScheduler have no daemon, so the "
+               "peer is the same service on oslo.service's ServiceLauncher "
+               "(bench/peers/oslo_daemon.py)." % (REPEATS, IDLE_SECONDS), "")
+    report.table(["daemon", "exec to READY ms", "RSS MiB",
+                  "idle CPU s/min", "SIGTERM to exit ms"], rows)
     ours, peer = rows
-    print()
-    for label, index, target in (("start-up", 1, 0.8), ("memory", 2, 1.0),
-                                 ("idle CPU", 3, 0.5)):
+    for label, index, target in (("start-up", 1, None), ("memory", 2, None),
+                                 ("idle CPU", 3, 0.5), ("stop", 4, None)):
         value = harness.ratio(ours[index], peer[index])
-        verdict = "n/a" if value is None else (
-            "met" if value <= target else "MISSED")
-        print("- %s: novalite/oslo.service = %s (target at most %g: %s)"
-              % (label, "n/a" if value is None else "%.3f" % value, target,
-                 verdict))
+        line = "- daemon %s: novalite/oslo.service = %s" % (label,
+                                                     harness.fmt(value))
+        if target is not None:
+            line += " (target at most %g: %s)" % (
+                target, harness.verdict(value, target))
+        report.add(line)
+    report.add("")
+    return report
 
 
 if __name__ == "__main__":

@@ -22,14 +22,25 @@ import statistics
 import subprocess
 import sys
 import textwrap
+import time
 
 PRELUDE = '''
-import json, resource, sys, time, warnings
+import json, os, resource, sys, time, warnings
 warnings.simplefilter("ignore")
 
 def cpu_seconds():
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
+    # The scheduler's own count, to the nanosecond, summed over threads:
+    # getrusage samples at the timer tick on this VM (4 ms), too coarse
+    # for a loop that costs 0.1 ms per wake-up.
+    try:
+        total = 0
+        for thread in os.listdir("/proc/self/task"):
+            with open("/proc/self/task/%s/schedstat" % thread) as stat:
+                total += int(stat.read().split()[0])
+        return total / 1e9
+    except OSError:
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        return usage.ru_utime + usage.ru_stime
 
 def emit(**figures):
     print("BENCH " + json.dumps(figures))
@@ -41,25 +52,42 @@ def program(*pieces):
     return "\n".join(textwrap.dedent(piece) for piece in pieces)
 
 
-def run(code, timeout=300, **params):
-    """Run ``code`` with ``params`` as globals; return its emitted dict.
-
-    On failure the dict has one key, ``error``, with stderr's last line.
-    """
+def start(code, **params):
+    """Start ``code`` with ``params`` as globals; see finish()."""
     header = "".join("%s = %r\n" % item for item in params.items())
-    source = PRELUDE + header + code
-    env = dict(os.environ, PYTHONWARNINGS="ignore")
+    return subprocess.Popen(
+        [sys.executable, "-c", PRELUDE + header + code],
+        env=dict(os.environ, PYTHONWARNINGS="ignore"),
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def finish(process, timeout):
+    """The dict the program emitted; on failure one key, ``error``, with
+    the last line of its stderr."""
     try:
-        done = subprocess.run([sys.executable, "-c", source], env=env,
-                              capture_output=True, text=True,
-                              timeout=timeout)
+        stdout, stderr = process.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
+        process.kill()
+        process.communicate()
         return {"error": "timed out after %d s" % timeout}
-    for line in reversed(done.stdout.splitlines()):
+    for line in reversed(stdout.splitlines()):
         if line.startswith("BENCH "):
             return json.loads(line[len("BENCH "):])
-    lines = done.stderr.strip().splitlines() or ["no output"]
+    lines = stderr.strip().splitlines() or ["no output"]
     return {"error": lines[-1][:200]}
+
+
+def run(code, timeout=300, **params):
+    """Run ``code`` with ``params`` as globals; return its emitted dict."""
+    return finish(start(code, **params), timeout)
+
+
+def run_together(programs, timeout=300, **params):
+    """Run every program of ``{name: code}`` at the same time."""
+    started = {name: start(code, **params) for name, code in programs.items()}
+    deadline = time.monotonic() + timeout
+    return {name: finish(process, max(deadline - time.monotonic(), 1))
+            for name, process in started.items()}
 
 
 def median_of(runs, key):
@@ -90,20 +118,52 @@ def table(headers, rows):
 RESULTS = os.path.join(os.path.dirname(__file__), "results")
 
 
-def save_plot(name, draw, size=(9, 4)):
-    """Draw on a new matplotlib Axes with ``draw(axes)`` and save it as
-    bench/results/<name>.png; say so, or say why not."""
-    try:
-        import matplotlib
-        matplotlib.use("Agg")
-        from matplotlib import pyplot
-    except ImportError:
-        print("- no plot: matplotlib is not installed")
-        return
-    os.makedirs(RESULTS, exist_ok=True)
-    figure, axes = pyplot.subplots(figsize=size)
-    draw(axes)
-    figure.tight_layout()
-    figure.savefig(os.path.join(RESULTS, name + ".png"), dpi=100)
-    pyplot.close(figure)
-    print("- plot: bench/results/%s.png" % name)
+def fmt(value):
+    return "n/a" if value is None else "%.3g" % value
+
+
+def verdict(value, limit):
+    """'met' or 'MISSED' for a figure that must be at most ``limit``."""
+    if value is None:
+        return "not measured"
+    return "met" if value <= limit else "MISSED"
+
+
+class Report:
+    """One scenario's section of bench/results/latest.md.
+
+    Lines are printed as they come, so a long run shows its progress, and
+    kept, so that ``python -m bench`` can write them all to one file.
+    """
+
+    def __init__(self, title):
+        self.lines = []
+        self.add("## " + title, "")
+
+    def add(self, *lines):
+        for line in lines:
+            print(line, flush=True)
+            self.lines.append(line)
+
+    def table(self, headers, rows):
+        self.add(table(headers, rows), "")
+
+    def plot(self, name, draw, size=(9, 4), caption="plot"):
+        """Draw with ``draw(figure)`` and save bench/results/<name>.png."""
+        try:
+            import matplotlib
+            matplotlib.use("Agg")
+            from matplotlib import pyplot
+        except ImportError:
+            self.add("(no plot: matplotlib is not installed)", "")
+            return
+        os.makedirs(RESULTS, exist_ok=True)
+        figure = pyplot.figure(figsize=size)
+        draw(figure)
+        figure.tight_layout()
+        figure.savefig(os.path.join(RESULTS, name + ".png"), dpi=100)
+        pyplot.close(figure)
+        self.add("![%s](%s.png)" % (caption, name), "")
+
+    def text(self):
+        return "\n".join(self.lines) + "\n"

@@ -116,19 +116,20 @@ def main():
     rows = [[name, max(counts), sum(counts) / len(counts),
              sorted(counts)[int(len(counts) * 0.99)]]
             for name, counts in figures.items()]
-    print("## Thundering herd: %d services started together, %g s\n"
-          % (HOSTS, SECONDS))
-    print(harness.table(["start-up", "peak writes/s", "mean writes/s",
-                         "p99 writes/s"], rows))
-    print("\n(rates over %g s windows, from the moment all had started)"
-          % BUCKET)
-    ratio = harness.ratio(rows[0][1], rows[1][1])
-    print("\n- peak: novalite/nova = %.2f" % ratio)
-    plot(figures)
+    report = harness.Report("Thundering herd: %d services started together, "
+                            "%g s" % (HOSTS, SECONDS))
+    report.add("One process, one SQLite database; report_interval = %g, "
+               "periodic_interval = %g, periodic_fuzzy_delay = %g. Rates "
+               "over %g s windows, from the moment all had started."
+               % (REPORT_INTERVAL, PERIODIC_INTERVAL, FUZZY_DELAY, BUCKET),
+               "")
+    report.table(["start-up", "peak writes/s", "mean writes/s",
+                  "p99 writes/s"], rows)
+    report.add("- peak: novalite/nova = %s" % harness.fmt(
+        harness.ratio(rows[0][1], rows[1][1])), "")
 
-
-def plot(figures):
-    def draw(axes):
+    def draw(figure):
+        axes = figure.add_subplot()
         for name, counts in figures.items():
             axes.step([index * BUCKET for index in range(len(counts))],
                       counts, where="post", label=name)
@@ -139,7 +140,8 @@ def plot(figures):
         axes.set_title("Heartbeats and first periodic passes")
         axes.legend()
 
-    harness.save_plot("herd", draw)
+    report.plot("herd", draw, caption="database writes per second")
+    return report
 
 
 if __name__ == "__main__":

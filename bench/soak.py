@@ -73,19 +73,17 @@ def main():
     after_warmup = [rss for when, rss in samples if when >= WARMUP]
     first, last = after_warmup[0], after_warmup[-1]
     change = (last - first) / first
-    print("## Soak: %g s, every task every second, RSS every second\n"
-          % SECONDS)
-    print(harness.table(["RSS after warm-up MiB", "RSS at the end MiB",
-                         "change", "max MiB"],
-                        [[first, last, "%+.1f %%" % (change * 100),
-                          max(after_warmup)]]))
-    print("\n- target: within 5 %%: %s" % (
-        "met" if abs(change) <= 0.05 else "MISSED"))
-    plot(samples)
+    report = harness.Report("Soak: %g s, every task every second" % SECONDS)
+    report.add("novalite-compute on SQLite, heartbeat every 0.5 s, RSS read "
+               "every second; the first %g s are warm-up." % WARMUP, "")
+    report.table(["RSS after warm-up MiB", "RSS at the end MiB", "change",
+                  "max MiB"], [[first, last, "%+.1f %%" % (change * 100),
+                                max(after_warmup)]])
+    report.add("- target: within 5 %%: %s" % harness.verdict(abs(change),
+                                                               0.05), "")
 
-
-def plot(samples):
-    def draw(axes):
+    def draw(figure):
+        axes = figure.add_subplot()
         axes.plot([when for when, _ in samples], [rss for _, rss in samples])
         axes.axvline(WARMUP, linestyle=":", color="grey")
         axes.set_xlabel("seconds")
@@ -93,7 +91,8 @@ def plot(samples):
         axes.set_title("novalite-compute, every task every second")
         axes.set_ylim(bottom=0)
 
-    harness.save_plot("soak", draw, size=(9, 3.5))
+    report.plot("soak", draw, size=(9, 3.5), caption="RSS over the run")
+    return report
 
 
 if __name__ == "__main__":

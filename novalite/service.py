@@ -183,9 +183,7 @@ class Service:
         nova's heartbeats started one interval after start and stayed in
         step forever, and its random fuzzy delay clumps as randomness does.
         """
-        digest = hashlib.sha256(
-            ("%s:%s" % (self.host, self.binary)).encode()).digest()
-        return int.from_bytes(digest[:8], "big") / 2 ** 64
+        return host_phase(self.host, self.binary)
 
     def _heartbeat_delay(self):
         return self.report_interval * (1 + self.phase)
@@ -345,7 +343,7 @@ class Service:
         beacon.start(interval=self.report_interval, stop_on_exception=False)
         self._relay = greenthreads.LogRelay(LOG)
         self._heartbeat_db = db_api.Database(db_api.create_engine(
-            self.db.engine.url, pooled=False))
+            self.db.engine.url, own_thread=True))
         self._heartbeat = greenthreads.NativeTimer(
             self._native_report_state, self.report_interval,
             initial_delay=self._heartbeat_delay(), name="novalite-heartbeat")
@@ -436,6 +434,13 @@ class Service:
                 settings.spacing is not None and settings.spacing < 0):
             text += " (%g s)" % ((settings.ticks + 1) * self.periodic_interval)
         return text
+
+
+def host_phase(host, binary):
+    """A place in [0, 1) for ``binary`` on ``host``: a hash of both, so the
+    same after every restart and spread evenly over many hosts."""
+    digest = hashlib.sha256(("%s:%s" % (host, binary)).encode()).digest()
+    return int.from_bytes(digest[:8], "big") / 2 ** 64
 
 
 def _log_now(level, message, *args, exc=False):

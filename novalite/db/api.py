@@ -81,25 +81,30 @@ def _sqlite_failure_is_a_disconnect(context):
         context.is_disconnect = True
 
 
-def create_engine(url, max_pool_size=5, pool_timeout=10.0, pooled=True):
+def create_engine(url, max_pool_size=5, pool_timeout=10.0, own_thread=False):
     """An engine for ``url``; SQLite gets its pragmas, servers a pool.
 
-    :param pooled: False opens a connection per use (``NullPool``): for an
-        OS thread of its own, which must share no pool lock with the hub.
+    :param own_thread: an engine for one OS thread of its own (the
+        heartbeat), which must share no pool lock with the hub. SQLite opens
+        its file on each use (``NullPool``); a server keeps one connection
+        (``StaticPool``, pinged before each use): a new connection per beat
+        would cost the server a backend start every ``report_interval``
+        for every host.
     """
     parsed = check_url(url)
     if parsed.get_backend_name() == "sqlite":
-        if pooled:
+        if own_thread:
+            engine = sa.create_engine(parsed, poolclass=sa.pool.NullPool)
+        else:
             engine = sa.create_engine(parsed, connect_args={
                 "check_same_thread": False, "timeout": 5})
-        else:
-            engine = sa.create_engine(parsed, poolclass=sa.pool.NullPool)
         sa.event.listen(engine, "connect", _prepare_sqlite)
         sa.event.listen(engine, "handle_error",
                         _sqlite_failure_is_a_disconnect)
         return engine
-    if not pooled:
-        return sa.create_engine(parsed, poolclass=sa.pool.NullPool)
+    if own_thread:
+        return sa.create_engine(parsed, poolclass=sa.pool.StaticPool,
+                                pool_pre_ping=True)
     return sa.create_engine(parsed, pool_size=max_pool_size,
                             pool_timeout=pool_timeout, pool_pre_ping=True,
                             pool_recycle=3600)

@@ -96,8 +96,8 @@ def test_sqlite_io_failures_replace_the_connection(message, broken):
 
 
 def test_the_hook_is_on_every_sqlite_engine(tmp_path):
-    for pooled in (True, False):
+    for own_thread in (True, False):
         engine = db_api.create_engine(
-            "sqlite:///%s" % (tmp_path / "x.sqlite"), pooled=pooled)
+            "sqlite:///%s" % (tmp_path / "x.sqlite"), own_thread=own_thread)
         assert sa.event.contains(engine, "handle_error",
                                  db_api._sqlite_failure_is_a_disconnect)
