@@ -103,11 +103,33 @@ def create_engine(url, max_pool_size=5, pool_timeout=10.0, own_thread=False):
                         _sqlite_failure_is_a_disconnect)
         return engine
     if own_thread:
-        return sa.create_engine(parsed, poolclass=sa.pool.StaticPool,
-                                pool_pre_ping=True)
-    return sa.create_engine(parsed, pool_size=max_pool_size,
-                            pool_timeout=pool_timeout, pool_pre_ping=True,
-                            pool_recycle=3600)
+        engine = sa.create_engine(parsed, poolclass=sa.pool.StaticPool,
+                                  pool_pre_ping=True)
+    else:
+        engine = sa.create_engine(parsed, pool_size=max_pool_size,
+                                  pool_timeout=pool_timeout,
+                                  pool_pre_ping=True, pool_recycle=3600)
+    _ping_survives_socket_errors(engine.dialect)
+    return engine
+
+
+def _ping_survives_socket_errors(dialect):
+    """Make the pre-ping answer "gone" when the socket itself fails.
+
+    SQLAlchemy's pre-ping replaces a connection whose ping raises the
+    driver's own errors; pg8000 can let a bare ConnectionResetError out
+    when the server has closed the connection (a restart, a killed
+    backend), and that went past the ping to fail the first real use.
+    """
+    ping = dialect.do_ping
+
+    def do_ping(dbapi_connection):
+        try:
+            return ping(dbapi_connection)
+        except OSError:
+            return False
+
+    dialect.do_ping = do_ping
 
 
 class Database:

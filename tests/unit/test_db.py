@@ -101,3 +101,25 @@ def test_the_hook_is_on_every_sqlite_engine(tmp_path):
             "sqlite:///%s" % (tmp_path / "x.sqlite"), own_thread=own_thread)
         assert sa.event.contains(engine, "handle_error",
                                  db_api._sqlite_failure_is_a_disconnect)
+
+
+def test_a_ping_whose_socket_fails_says_the_connection_is_gone():
+    class Dialect:
+        def __init__(self, error):
+            self.error = error
+
+        def do_ping(self, dbapi_connection):
+            if self.error:
+                raise self.error
+            return True
+
+    healthy = Dialect(None)
+    db_api._ping_survives_socket_errors(healthy)
+    assert healthy.do_ping(object()) is True
+    reset = Dialect(ConnectionResetError(104, "Connection reset by peer"))
+    db_api._ping_survives_socket_errors(reset)
+    assert reset.do_ping(object()) is False
+    broken_code = Dialect(ValueError("a bug, not a disconnect"))
+    db_api._ping_survives_socket_errors(broken_code)
+    with pytest.raises(ValueError):
+        broken_code.do_ping(object())
