@@ -21,11 +21,9 @@ timer, the periodic timer (at the host's phase of the fuzzy delay),
 
 import datetime
 import hashlib
-import logging
 import math
 import os
 import sys
-import traceback
 
 import eventlet
 from oslo_log import log as oslo_logging
@@ -38,6 +36,7 @@ from novalite.db import api as db_api
 from novalite.db import migration
 from novalite import exception
 from novalite import greenthreads
+from novalite import heartbeat
 from novalite import launcher
 from novalite import loopingcall
 from novalite import systemd
@@ -77,20 +76,15 @@ class Service:
         self.periodic_interval = periodic_interval
         self.periodic_fuzzy_delay = periodic_fuzzy_delay
         self.service_id = None
-        self.model_disconnected = False
+        self.heartbeat = heartbeat.Heartbeat(self)
         self.timers = []
-        self._heartbeat = None
         self._periodic = None
         self._next_tick = None
         self._saved_stats = None
         self._watchdog = None
-        self._hub_seen = None
         self._pass_started = None
         self._pending_reload = None
         self._stall_reported = 0
-        self._heartbeat_paused = False
-        self._relay = None
-        self._heartbeat_db = None
         self._context = context.get_admin_context()
 
     def __getattr__(self, key):
@@ -152,15 +146,9 @@ class Service:
                         "systemd's WatchdogSec (%g s): systemd may kill a "
                         "healthy service", self.report_interval,
                         self._watchdog)
-        if self.report_interval and self.conf.heartbeat_in_native_thread:
-            self._start_native_heartbeat()
-        elif self.report_interval:
-            self._heartbeat = loopingcall.LoopingCall(self.report_state)
-            self._heartbeat.clock = self._clock
-            self._heartbeat.start(interval=self.report_interval,
-                                  initial_delay=self._heartbeat_delay(),
-                                  stop_on_exception=False)
-            self.timers.append(self._heartbeat)
+        if self.report_interval:
+            self.timers += self.heartbeat.start(self.report_interval,
+                                                self._heartbeat_delay())
         if self.periodic_enable:
             delay = self.periodic_fuzzy_delay * self.phase
             self.log_schedule(delay)
@@ -206,10 +194,7 @@ class Service:
                 LOG.warning("A periodic task was still running after %g s; "
                             "abandoning it", graceful_timeout)
                 self._periodic.kill()
-        if isinstance(self._heartbeat, greenthreads.NativeTimer):
-            self._heartbeat.join(5)
-            self._relay.close()
-            self._heartbeat_db.dispose()
+        self.heartbeat.close()
         self.manager.cleanup_host()
         LOG.info("Stopped %s on %s", self.binary, self.host)
 
@@ -301,56 +286,22 @@ class Service:
         else:
             self._saved_stats = signature
 
+    @property
+    def clock(self):
+        return self._clock
+
+    @property
+    def model_disconnected(self):
+        """True while the heartbeat cannot reach the database."""
+        return self.heartbeat.model_disconnected
+
     def report_state(self):
-        """The heartbeat: add one to this service's ``report_count``.
+        """One heartbeat from the event loop (nova's name for it)."""
+        self.heartbeat.report_state()
 
-        Never raises: a database outage is logged once when it starts and
-        once when it ends, and the next beat tries again.
-        """
-        self._beat(self.db, _log_now)
-        self._check_periodic_stall()
-        if self._watchdog:
-            systemd.watchdog()
-
-    def _beat(self, db, say):
-        try:
-            if (self.service_id is None
-                    or not db.service_heartbeat(self.service_id)):
-                say(logging.WARNING, "The service row of %s on %s is gone; "
-                    "recreating it", self.binary, self.host)
-                self.service_id = db.service_get_or_create(
-                    self.host, self.binary, self.topic).id
-                db.service_heartbeat(self.service_id)
-        except Exception:
-            if not self.model_disconnected:
-                self.model_disconnected = True
-                say(logging.ERROR, "model server went away", exc=True)
-        else:
-            if self.model_disconnected:
-                self.model_disconnected = False
-                say(logging.ERROR, "Recovered model server connection!")
-
-    def _start_native_heartbeat(self):
-        """The heartbeat in an OS thread, with a beacon in the hub.
-
-        The beacon, a greenthread, notes that the event loop runs (and
-        tells systemd's watchdog so). The OS thread beats while the loop
-        ran within ``service_down_time``, whatever blocks it meanwhile.
-        """
-        self._hub_seen = self._clock.monotonic()
-        beacon = loopingcall.LoopingCall(self._hub_beacon)
-        beacon.clock = self._clock
-        beacon.start(interval=self.report_interval, stop_on_exception=False)
-        self._relay = greenthreads.LogRelay(LOG)
-        self._heartbeat_db = db_api.Database(db_api.create_engine(
-            self.db.engine.url, own_thread=True))
-        self._heartbeat = greenthreads.NativeTimer(
-            self._native_report_state, self.report_interval,
-            initial_delay=self._heartbeat_delay(), name="novalite-heartbeat")
-        self.timers += [beacon, self._heartbeat.start()]
-
-    def _hub_beacon(self):
-        self._hub_seen = self._clock.monotonic()
+    def event_loop_ran(self):
+        """The heartbeat saw the event loop run: report a stalled periodic
+        pass, and tell systemd's watchdog."""
         self._check_periodic_stall()
         if self._watchdog:
             systemd.watchdog()
@@ -367,25 +318,6 @@ class Service:
             LOG.warning("periodic loop stalled for %g s (running: %s)",
                         round(stalled, 1),
                         self.manager.current_task or "between tasks")
-
-    def _native_report_state(self):
-        def say(level, message, *args, exc=False):
-            self._relay.log(level, message, *args,
-                            exc_text=traceback.format_exc() if exc else None)
-
-        stalled = self._clock.monotonic() - self._hub_seen
-        if stalled > self.conf.service_down_time:
-            if not self._heartbeat_paused:
-                self._heartbeat_paused = True
-                say(logging.WARNING, "Event loop stalled for %.0f s; "
-                    "heartbeat paused so that %s on %s shows down",
-                    stalled, self.binary, self.host)
-            return
-        if self._heartbeat_paused:
-            self._heartbeat_paused = False
-            say(logging.WARNING, "Event loop is running again; heartbeat "
-                "resumed")
-        self._beat(self._heartbeat_db, say)
 
     # Configuration ----------------------------------------------------------
 
@@ -441,10 +373,6 @@ def host_phase(host, binary):
     same after every restart and spread evenly over many hosts."""
     digest = hashlib.sha256(("%s:%s" % (host, binary)).encode()).digest()
     return int.from_bytes(digest[:8], "big") / 2 ** 64
-
-
-def _log_now(level, message, *args, exc=False):
-    LOG.log(level, message, *args, exc_info=exc)
 
 
 def _to_datetime(epoch):

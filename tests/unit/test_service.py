@@ -18,6 +18,7 @@ import pytest
 import sqlalchemy as sa
 
 from novalite import exception
+from novalite import heartbeat
 from novalite import manager
 from novalite import service
 
@@ -310,17 +311,18 @@ def test_native_heartbeat_pauses_while_the_hub_is_stuck(db, clock, config,
     server = make_service(db, clock, config)
     server.service_id = db.service_get_or_create(
         "node1", "novalite-compute", "compute").id
-    server._relay = greenthreads.LogRelay(service.LOG)
-    server._heartbeat_db = db
+    beat = server.heartbeat
+    beat.relay = greenthreads.LogRelay(heartbeat.LOG)
+    beat.own_db = db
     try:
-        server._hub_beacon()
-        server._native_report_state()
+        beat.hub_beacon()
+        beat.native_report_state()
         clock.advance(31)  # the beacon has not run for 31 s
-        server._native_report_state()
-        server._native_report_state()
+        beat.native_report_state()
+        beat.native_report_state()
         assert db.service_get(server.service_id).report_count == 1
-        server._hub_beacon()
-        server._native_report_state()
+        beat.hub_beacon()
+        beat.native_report_state()
         assert db.service_get(server.service_id).report_count == 2
         eventlet.sleep(0.05)  # let the relay log in the hub
         messages = [r.getMessage() for r in caplog.records]
@@ -329,7 +331,7 @@ def test_native_heartbeat_pauses_while_the_hub_is_stuck(db, clock, config,
         assert messages.count(
             "Event loop is running again; heartbeat resumed") == 1
     finally:
-        server._relay.close()
+        beat.relay.close()
 
 
 def test_a_long_pass_is_reported_as_a_stall(db, clock, config, caplog):
@@ -338,21 +340,21 @@ def test_a_long_pass_is_reported_as_a_stall(db, clock, config, caplog):
     seen = []
 
     def slow(context):
-        server._hub_beacon()  # the beacon runs while the task works
+        server.heartbeat.hub_beacon()  # the beacon runs while the task works
         clock.advance(99)
-        server._hub_beacon()
+        server.heartbeat.hub_beacon()
         clock.advance(2)
-        server._hub_beacon()
-        server._hub_beacon()
+        server.heartbeat.hub_beacon()
+        server.heartbeat.hub_beacon()
         clock.advance(100)
-        server._hub_beacon()
+        server.heartbeat.hub_beacon()
         seen.append(server.manager.current_task)
 
     server.manager._schedule.get("quarter_second").method = slow
     server.periodic_tasks()  # anchors the spacing task
     clock.advance(0.25)
     server.periodic_tasks()
-    server._hub_beacon()  # between passes: nothing to report
+    server.heartbeat.hub_beacon()  # between passes: nothing to report
     stalls = [r.getMessage() for r in caplog.records
               if r.getMessage().startswith("periodic loop stalled")]
     assert stalls == [

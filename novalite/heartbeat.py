@@ -1,0 +1,130 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""The heartbeat: one more ``report_count`` every ``report_interval``.
+
+nova beat from a greenthread, so a task that blocked the event loop
+stopped the heartbeat too, and a busy service showed down. By default
+(``heartbeat_in_native_thread``) novalite beats from an OS thread with a
+database engine of its own; a greenthread beacon notes that the event loop
+still runs, and the beat pauses when it has not for ``service_down_time``,
+so a service that cannot work shows down instead of up.
+"""
+
+import logging
+import traceback
+
+from oslo_log import log as oslo_logging
+
+from novalite.db import api as db_api
+from novalite import greenthreads
+from novalite import loopingcall
+
+LOG = oslo_logging.getLogger(__name__)
+
+
+class Heartbeat:
+    """The heartbeat of ``service``, which gives it its row, database,
+    clock, configuration and ``event_loop_ran()``."""
+
+    def __init__(self, service):
+        self.service = service
+        self.model_disconnected = False
+        self.hub_seen = None
+        self.paused = False
+        self.relay = None
+        self.own_db = None
+        self._native = None
+
+    def start(self, interval, initial_delay):
+        """Start beating; return the timers the service waits on."""
+        service = self.service
+        if not service.conf.heartbeat_in_native_thread:
+            timer = loopingcall.LoopingCall(self.report_state)
+            timer.clock = service.clock
+            timer.start(interval=interval, initial_delay=initial_delay,
+                        stop_on_exception=False)
+            return [timer]
+        self.hub_seen = service.clock.monotonic()
+        beacon = loopingcall.LoopingCall(self.hub_beacon)
+        beacon.clock = service.clock
+        beacon.start(interval=interval, stop_on_exception=False)
+        self.relay = greenthreads.LogRelay(LOG)
+        self.own_db = db_api.Database(db_api.create_engine(
+            service.db.engine.url, own_thread=True))
+        self._native = greenthreads.NativeTimer(
+            self.native_report_state, interval, initial_delay=initial_delay,
+            name="novalite-heartbeat")
+        return [beacon, self._native.start()]
+
+    def close(self):
+        """Once the timers are stopped: let the OS thread end and free
+        what it held."""
+        if self._native is not None:
+            self._native.join(5)
+            self.relay.close()
+            self.own_db.dispose()
+
+    def report_state(self):
+        """A beat from the event loop. Never raises: a database outage is
+        logged once when it starts and once when it ends, and the next
+        beat tries again."""
+        self.beat(self.service.db, _log_now)
+        self.service.event_loop_ran()
+
+    def hub_beacon(self):
+        self.hub_seen = self.service.clock.monotonic()
+        self.service.event_loop_ran()
+
+    def native_report_state(self):
+        """A beat from the OS thread, which logs through the relay."""
+        def say(level, message, *args, exc=False):
+            self.relay.log(level, message, *args,
+                           exc_text=traceback.format_exc() if exc else None)
+
+        service = self.service
+        stalled = service.clock.monotonic() - self.hub_seen
+        if stalled > service.conf.service_down_time:
+            if not self.paused:
+                self.paused = True
+                say(logging.WARNING, "Event loop stalled for %.0f s; "
+                    "heartbeat paused so that %s on %s shows down",
+                    stalled, service.binary, service.host)
+            return
+        if self.paused:
+            self.paused = False
+            say(logging.WARNING, "Event loop is running again; heartbeat "
+                "resumed")
+        self.beat(self.own_db, say)
+
+    def beat(self, db, say):
+        service = self.service
+        try:
+            if (service.service_id is None
+                    or not db.service_heartbeat(service.service_id)):
+                say(logging.WARNING, "The service row of %s on %s is gone; "
+                    "recreating it", service.binary, service.host)
+                service.service_id = db.service_get_or_create(
+                    service.host, service.binary, service.topic).id
+                db.service_heartbeat(service.service_id)
+        except Exception:
+            if not self.model_disconnected:
+                self.model_disconnected = True
+                say(logging.ERROR, "model server went away", exc=True)
+        else:
+            if self.model_disconnected:
+                self.model_disconnected = False
+                say(logging.ERROR, "Recovered model server connection!")
+
+
+def _log_now(level, message, *args, exc=False):
+    LOG.log(level, message, *args, exc_info=exc)
