@@ -22,6 +22,14 @@ import pytest
 
 from tests.functional import daemon as daemon_module
 from tests.functional import test_compute_daemon as helpers
+from tests.functional import test_database
+
+
+def _listed_state(compute):
+    """The state ``novalite-manage service list`` gives the one service."""
+    listed = test_database.manage(compute.ini, "service", "list",
+                                  "--format", "json")
+    return json.loads(listed.stdout)[0]["state"]
 
 
 @pytest.mark.parametrize("native, keeps_beating", [("true", True),
@@ -39,12 +47,7 @@ def test_heartbeat_while_a_task_blocks_the_hub(tmp_path, state_path,
     time.sleep(2.0)  # the hub is blocked for 3 s
     during = helpers.heartbeat_count(state_path)
     if keeps_beating:
-        listed = subprocess.run(
-            daemon_module.command("manage") + [
-                "--config-file", str(compute.ini), "service", "list",
-                "--format", "json"], capture_output=True, text=True,
-            timeout=60, env=daemon_module.environment())
-        assert json.loads(listed.stdout)[0]["state"] == "up"
+        assert _listed_state(compute) == "up"
     assert not compute.matching("probe hub block finished")
     if keeps_beating:
         assert during >= before + 5  # report_interval is 0.2 s
@@ -72,12 +75,7 @@ def test_heartbeat_through_a_hung_task_then_a_20_s_hub_block(
         time.sleep(2.0)
         counts.append(helpers.heartbeat_count(state_path))
     assert not compute.matching("probe hub block finished", blocked)
-    listed = subprocess.run(
-        daemon_module.command("manage") + [
-            "--config-file", str(compute.ini), "service", "list",
-            "--format", "json"], capture_output=True, text=True,
-        timeout=60, env=daemon_module.environment())
-    assert json.loads(listed.stdout)[0]["state"] == "up"
+    assert _listed_state(compute) == "up"
     steps = [later - earlier
              for earlier, later in zip(counts, counts[1:], strict=False)]
     assert all(step >= 3 for step in steps), counts  # 4 beats per 2 s
@@ -124,11 +122,8 @@ def test_a_hung_task_is_abandoned_and_reported(tmp_path, state_path,
                      start=timed_out)
     time.sleep(1.0)
     assert helpers.heartbeat_count(state_path) > before
-    stats = subprocess.run(
-        daemon_module.command("manage") + [
-            "--config-file", str(compute.ini), "task", "list", "--format",
-            "json"], capture_output=True, text=True, timeout=60,
-        env=daemon_module.environment())
+    stats = test_database.manage(compute.ini, "task", "list", "--format",
+                                 "json")
     rows = {row["task"]: row for row in json.loads(stats.stdout)}
     assert rows["_hangs_on_socket"]["timeouts"] == 1
     assert rows["_hangs_on_socket"]["failures"] == 1
@@ -263,7 +258,6 @@ def test_postgresql_cut_for_30_seconds_and_restored(tmp_path, state_path,
     from novalite.db import api as db_api
     from novalite.db import migration
     from tests.functional import tcp_proxy
-    from tests.functional import test_database
 
     name = "novalite_fault_%d" % os.getpid()
     admin_url = test_database.SERVERS["postgresql"] % "postgres"

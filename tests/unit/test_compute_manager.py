@@ -281,17 +281,22 @@ def test_cleanup_of_deleted_instances(compute, db, config, action,
     assert compute.driver.instances.get(uuid) == expected
 
 
-def test_cleanup_goes_on_after_a_failure(compute, db, monkeypatch):
-    first = deleted_but_running(compute, db)
-    second = deleted_but_running(compute, db)
+def destroy_fails_for(compute, monkeypatch, uuid, message):
+    """The driver cannot destroy ``uuid``; other instances go as usual."""
     original = compute.driver.destroy
 
     def flaky(context, instance):
-        if instance["uuid"] == first:
-            raise RuntimeError("stuck")
+        if instance["uuid"] == uuid:
+            raise RuntimeError(message)
         return original(context, instance)
 
     monkeypatch.setattr(compute.driver, "destroy", flaky)
+
+
+def test_cleanup_goes_on_after_a_failure(compute, db, monkeypatch):
+    first = deleted_but_running(compute, db)
+    second = deleted_but_running(compute, db)
+    destroy_fails_for(compute, monkeypatch, first, "stuck")
     compute._cleanup_running_deleted_instances(CTXT)
     assert first in compute.driver.instances
     assert second not in compute.driver.instances
@@ -340,14 +345,7 @@ def test_reclaim_goes_on_after_a_failure(compute, db, config, monkeypatch):
     for uuid in (first, second):
         compute.soft_delete_instance(CTXT, uuid)
         backdate(db, uuid, 120)
-    original = compute.driver.destroy
-
-    def flaky(context, instance):
-        if instance["uuid"] == first:
-            raise RuntimeError("busy")
-        return original(context, instance)
-
-    monkeypatch.setattr(compute.driver, "destroy", flaky)
+    destroy_fails_for(compute, monkeypatch, first, "busy")
     compute._reclaim_queued_deletes(CTXT)
     assert db.instance_get(first).vm_state == vm_states.SOFT_DELETED
     assert db.instance_get(second) is None
