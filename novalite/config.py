@@ -33,7 +33,6 @@ from novalite import conf as novalite_conf
 from novalite.conf import periodic_task as task_conf
 from novalite.db import api as db_api
 from novalite import exception
-from novalite import task_schedule
 from novalite import version
 
 EX_CONFIG = 78
@@ -106,9 +105,12 @@ def _files_named_by(args, default_config_files):
 
 def config_files(conf):
     """The files oslo.config read, in the order it read them (none if it
-    has not parsed a command line)."""
-    files = list(getattr(conf, "config_file", None) or [])
-    for directory in getattr(conf, "config_dir", None) or []:
+    has not parsed a command line): those named on the command line, or
+    else the default files it found."""
+    files = list(getattr(conf, "config_file", None)
+                 or getattr(conf, "default_config_files", None) or [])
+    for directory in (getattr(conf, "config_dir", None)
+                      or getattr(conf, "default_config_dirs", None) or []):
         files.extend(sorted(glob.glob(os.path.join(directory, "*.conf"))))
     return files
 
@@ -158,7 +160,7 @@ def _known_options(conf):
     return known
 
 
-def _check_value(where, opt, value, substitutes=True):
+def check_value(where, opt, value, substitutes=True):
     """Raise ConfigError unless ``value`` suits ``opt``.
 
     :param substitutes: oslo.config will replace ``$option`` in the value
@@ -177,8 +179,8 @@ def check_files(files, conf):
     """Check every section and value of ``files`` against ``conf``.
 
     Task sections are only checked for their own options here; whether
-    the task exists is for check_task_sections(), once the manager is
-    known.
+    the task exists is for ``novalite.periodic.sections``, once the
+    manager is known.
     """
     known = _known_options(conf)
     for path, sections in read_files(files):
@@ -197,7 +199,7 @@ def check_files(files, conf):
                 if opt is None:
                     raise ConfigError(where, "unknown option")
                 for value in raw_values:
-                    _check_value(where, opt, value, substitutes)
+                    check_value(where, opt, value, substitutes)
 
 
 def check_values(conf):
@@ -248,81 +250,3 @@ def _check_logging(conf):
         if not os.access(log_path if os.path.exists(log_path)
                          else directory, os.W_OK):
             raise ConfigError(option, "%s is not writable" % log_path)
-
-
-def task_sections(files):
-    """``{config name: (where, {option: value})}`` from every task section.
-
-    Later files win, as in oslo.config; values are already typed.
-    """
-    found = {}
-    for path, sections in read_files(files):
-        for section, values in sections.items():
-            if not section.startswith(task_conf.SECTION_PREFIX):
-                continue
-            name = section[len(task_conf.SECTION_PREFIX):]
-            where, settings = found.setdefault(
-                name, ("%s: [%s]" % (path, section), {}))
-            for key, raw_values in values.items():
-                opt = _TASK_OPTS.get(key)
-                if opt is None:
-                    raise ConfigError("%s: [%s] %s" % (path, section, key),
-                                      "unknown option")
-                _check_value("%s: [%s] %s" % (path, section, key), opt,
-                             raw_values[-1], substitutes=False)
-                settings[key] = opt.type(raw_values[-1])
-            found[name] = (where, settings)
-    return found
-
-
-def task_settings(manager, files):
-    """The effective TaskSettings of each task of ``manager``.
-
-    The ini wins over the decorator: a section's ``spacing`` replaces a
-    decorator's ``ticks_between_runs`` and the other way round.
-
-    :returns: ``{task name: TaskSettings}`` for every task, changed or not.
-    :raises ConfigError: for a section naming no task of the manager, or
-        one with both ``spacing`` and ``ticks_between_runs``.
-    """
-    sections = task_sections(files)
-    by_config_name = {task_schedule.config_name(row["name"]): row["name"]
-                      for row in manager.periodic_task_stats()}
-    for name, (where, _values) in sections.items():
-        if name not in by_config_name:
-            raise ConfigError(where, "%s has no periodic task %r (it has: "
-                              "%s)" % (type(manager).__name__, name,
-                                       ", ".join(sorted(by_config_name))))
-    effective = {}
-    for config_name, task_name in by_config_name.items():
-        defaults = manager.default_periodic_task_settings(task_name)
-        where, values = sections.get(config_name, (None, {}))
-        if "spacing" in values and "ticks_between_runs" in values:
-            raise ConfigError(where, "spacing and ticks_between_runs exclude "
-                              "each other; set one of them")
-        changes = dict(values)
-        if "spacing" in changes:
-            changes["ticks_between_runs"] = None
-        elif "ticks_between_runs" in changes:
-            changes["spacing"] = None
-        try:
-            effective[task_name] = defaults.replace(task_name, **changes)
-        except exception.InvalidPeriodicTask as exc:
-            raise ConfigError(where, exc.kwargs.get("reason", str(exc)))
-    return effective
-
-
-def reload(conf, manager):
-    """Re-read the config files for SIGHUP.
-
-    Everything is checked before anything is applied; then oslo.config
-    applies the mutable options.
-
-    :returns: the task settings to apply, as task_settings() gives them.
-    :raises ConfigError: and nothing has changed.
-    """
-    files = config_files(conf)
-    check_files(files, conf)
-    settings = task_settings(manager, files)
-    conf.mutate_config_files()
-    return settings

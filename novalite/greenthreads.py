@@ -70,6 +70,26 @@ _native_threading = eventlet.patcher.original("threading")
 _native_queue = eventlet.patcher.original("queue")
 
 
+def new_native_event():
+    """A ``threading.Event`` of the OS threads, green patching or not."""
+    return _native_threading.Event()
+
+
+class NativeClock:
+    """NativeTimer's clock seam: monotonic time and waits on a native
+    ``threading.Event``. Tests hand NativeTimer a fake one."""
+
+    monotonic = staticmethod(time.monotonic)
+
+    @staticmethod
+    def wait(event, timeout):
+        """Wait for ``event`` at most ``timeout`` seconds; True if set."""
+        return event.wait(timeout)
+
+
+NATIVE_CLOCK = NativeClock()
+
+
 class NativeTimer:
     """Call ``function`` every ``interval`` seconds in an OS thread.
 
@@ -77,14 +97,16 @@ class NativeTimer:
     task stuck in a C call that never yields stops every greenthread, not
     this. ``function`` runs outside the hub, so it must not touch green
     locks another thread may hold (logging included: see LogRelay).
+    ``clock`` (default: NATIVE_CLOCK) is where time and waiting come from.
     """
 
     def __init__(self, function, interval, initial_delay=0.0,
-                 name="novalite-timer"):
+                 name="novalite-timer", clock=None):
         self.function = function
         self.interval = interval
         self.initial_delay = initial_delay
-        self._stop = _native_threading.Event()
+        self.clock = clock or NATIVE_CLOCK
+        self._stop = new_native_event()
         self._thread = _native_threading.Thread(target=self._run, name=name,
                                                 daemon=True)
 
@@ -105,16 +127,17 @@ class NativeTimer:
         self.join()
 
     def _run(self):
-        start = time.monotonic() + self.initial_delay
+        clock = self.clock
+        start = clock.monotonic() + self.initial_delay
         slot = 0
-        while not self._stop.wait(max(
-                start + slot * self.interval - time.monotonic(), 0)):
+        while not clock.wait(self._stop, max(
+                start + slot * self.interval - clock.monotonic(), 0)):
             try:
                 self.function()
             except Exception:  # the caller's function is to report its own
                 pass
             slot = max(slot + 1, int(
-                (time.monotonic() - start) // self.interval) + 1)
+                (clock.monotonic() - start) // self.interval) + 1)
 
 
 class LogRelay:
@@ -176,3 +199,9 @@ def cooperative_yield():
 def spawn(function, *args, **kwargs):
     """Run ``function`` in a new greenthread and return the greenthread."""
     return eventlet.spawn(function, *args, **kwargs)
+
+
+def time_limit(seconds):
+    """A context manager that silently leaves its body after ``seconds``
+    (None: no limit), at the first point where the body yields."""
+    return eventlet.Timeout(seconds, False)

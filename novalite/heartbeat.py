@@ -10,7 +10,9 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
-"""The heartbeat: one more ``report_count`` every ``report_interval``.
+"""Liveness, as nova's servicegroup DB driver: the heartbeat that keeps a
+service up (one more ``report_count`` every ``report_interval``) and
+``is_up``, which reads it, side by side.
 
 nova beat from a greenthread, so a task that blocked the event loop
 stopped the heartbeat too, and a busy service showed down. By default
@@ -26,10 +28,30 @@ import traceback
 from oslo_log import log as oslo_logging
 
 from novalite.db import api as db_api
+from novalite.db import models
 from novalite import greenthreads
 from novalite import loopingcall
 
 LOG = oslo_logging.getLogger(__name__)
+
+
+def last_heartbeat(service):
+    """When the service row last beat (its creation if it never did)."""
+    return service.updated_at or service.created_at
+
+
+def is_up(service, service_down_time, now=None):
+    """Whether a ``services`` row has beaten within ``service_down_time``.
+
+    The age is taken as an absolute value, as nova does, so that a clock
+    step backwards on the database server does not show every service
+    down.
+    """
+    beat = last_heartbeat(service)
+    if beat is None:
+        return False
+    now = now if now is not None else models.utcnow()
+    return abs((now - beat).total_seconds()) <= service_down_time
 
 
 class Heartbeat:

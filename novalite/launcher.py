@@ -38,8 +38,8 @@ class Launcher:
     read in one go and served by one reload.
 
     * SIGTERM, SIGINT: stop gracefully; ``wait()`` returns 0.
-    * SIGHUP: re-read the config files, apply mutable options and task
-      settings, call ``manager.reset()``; a bad file changes nothing.
+    * SIGHUP: ``service.reset()``, which re-reads and applies the service's
+      own configuration; a bad file changes nothing.
     * SIGUSR2: write a Guru Meditation Report to stderr.
     """
 
@@ -56,7 +56,7 @@ class Launcher:
 
     def start(self):
         self._install_signal_handlers()
-        reports.register(self.service.manager)
+        reports.register(self.service.periodic_runner)
         self.service.start()
         greenthreads.spawn(self._serve_signals)
 
@@ -106,8 +106,7 @@ class Launcher:
         systemd.reloading()
         LOG.info("Caught SIGHUP, reloading the configuration")
         try:
-            settings = config.reload(self.conf, self.service.manager)
-            self.service.reload(settings)
+            self.service.reset()
         except config.ConfigError as exc:
             LOG.error("Configuration not reloaded, the previous one stays "
                       "in force: %s", exc)

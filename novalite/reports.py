@@ -16,13 +16,12 @@ SIGUSR2 writes it to stderr: threads, green threads, configuration, and a
 table of every periodic task with its schedule and record.
 """
 
-import datetime
-
+from novalite.periodic import render
 from novalite import version
 
 # oslo.reports is imported on the first SIGUSR2 only: most daemons never
 # get one, and the import costs start-up time and memory.
-_managers = []
+_runners = []
 
 _COLUMNS = [
     ("Task", "full_name"), ("Schedule", "schedule"), ("Runs", "runs"),
@@ -32,39 +31,25 @@ _COLUMNS = [
 ]
 
 
-def _when(epoch):
-    if epoch is None:
-        return "-"
-    return datetime.datetime.fromtimestamp(
-        epoch, datetime.timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+def task_rows(periodic_runner):
+    """The tasks' views, formatted for people."""
+    return [{
+        "full_name": view.full_name,
+        "schedule": view.schedule,
+        "runs": view.runs,
+        "failures": view.failures,
+        "timeouts": view.timeouts,
+        "last_start": render.timestamp(view.last_start),
+        "last_duration": ("-" if view.last_duration is None
+                          else "%.3f" % view.last_duration),
+        "next_due": view.next_run_text,
+        "last_error": view.last_error or "-",
+    } for view in periodic_runner.views()]
 
 
-def task_rows(manager):
-    """The manager's task statistics, formatted for people."""
-    rows = []
-    for row in manager.periodic_task_stats():
-        settings = manager.periodic_task_settings(row["name"])
-        next_due = (_when(row["next_due"]) if row["next_due"] is not None
-                    else "in %s tick(s)" % row["ticks_until_next_run"]
-                    if row["ticks_until_next_run"] is not None else "-")
-        rows.append({
-            "full_name": row["full_name"],
-            "schedule": settings.describe(),
-            "runs": row["runs"],
-            "failures": row["failures"],
-            "timeouts": row["timeouts"],
-            "last_start": _when(row["last_start"]),
-            "last_duration": ("-" if row["last_duration"] is None
-                              else "%.3f" % row["last_duration"]),
-            "next_due": next_due,
-            "last_error": row["last_error"] or "-",
-        })
-    return rows
-
-
-def register(manager):
-    """Add the manager's periodic-task section to every report."""
-    _managers.append(manager)
+def register(periodic_runner):
+    """Add a service's periodic-task section to every report."""
+    _runners.append(periodic_runner)
 
 
 def write(service_name, log_dir=None):
@@ -73,15 +58,15 @@ def write(service_name, log_dir=None):
     from oslo_reports.models import with_default_views
     from oslo_reports.views.text import generic as text_views
 
-    def section(manager):
+    def section(periodic_runner):
         return lambda: with_default_views.ModelWithDefaultViews(
-            {"tasks": task_rows(manager)},
+            {"tasks": task_rows(periodic_runner)},
             text_view=text_views.TableView(
                 [title for title, _ in _COLUMNS],
                 [key for _, key in _COLUMNS], "tasks"))
 
     class Report(gmr.TextGuruMeditation):
-        persistent_sections = [("Periodic Tasks", section(manager))
-                               for manager in _managers]
+        persistent_sections = [("Periodic Tasks", section(periodic_runner))
+                               for periodic_runner in _runners]
 
     Report.handle_signal(version.VersionInfo, service_name, log_dir, None)

@@ -17,15 +17,17 @@
 timer, the periodic timer (at the host's phase of the fuzzy delay),
 ``post_start_hook()``, then systemd's ``READY=1``.
 ``serve()`` and ``wait()`` run it under signals (``novalite.launcher``).
+
+The service composes its parts and gives them one life cycle: the
+manager, the heartbeat (``novalite.heartbeat``) and the periodic runner
+(``novalite.periodic.runner``).
 """
 
-import datetime
+import functools
 import hashlib
-import math
 import os
 import sys
 
-import eventlet
 from oslo_log import log as oslo_logging
 from oslo_utils import importutils
 
@@ -38,7 +40,8 @@ from novalite import exception
 from novalite import greenthreads
 from novalite import heartbeat
 from novalite import launcher
-from novalite import loopingcall
+from novalite.periodic import runner
+from novalite.periodic import sections
 from novalite import systemd
 from novalite import version
 
@@ -77,15 +80,13 @@ class Service:
         self.periodic_fuzzy_delay = periodic_fuzzy_delay
         self.service_id = None
         self.heartbeat = heartbeat.Heartbeat(self)
+        self.periodic_runner = runner.PeriodicRunner(
+            self.manager.periodic, context.get_admin_context(),
+            periodic_interval, self._clock,
+            self.conf.periodic_stall_threshold,
+            store=functools.partial(self.db.task_stats_save, host, binary))
         self.timers = []
-        self._periodic = None
-        self._next_tick = None
-        self._saved_stats = None
         self._watchdog = None
-        self._pass_started = None
-        self._pending_reload = None
-        self._stall_reported = 0
-        self._context = context.get_admin_context()
 
     def __getattr__(self, key):
         manager = self.__dict__.get("manager")
@@ -124,8 +125,8 @@ class Service:
                       given(periodic_interval, "periodic_interval"),
                       given(periodic_fuzzy_delay, "periodic_fuzzy_delay"),
                       conf=conf, db=db, clock=clock)
-        service.apply_task_settings(
-            config.task_settings(service.manager, config.config_files(conf)),
+        service.periodic_runner.apply(sections.effective_settings(
+            service.manager.periodic, config.config_files(conf)),
             announce=False)
         return service
 
@@ -150,15 +151,8 @@ class Service:
             self.timers += self.heartbeat.start(self.report_interval,
                                                 self._heartbeat_delay())
         if self.periodic_enable:
-            delay = self.periodic_fuzzy_delay * self.phase
-            self.log_schedule(delay)
-            self._periodic = loopingcall.DynamicLoopingCall(
-                self.periodic_tasks)
-            self._periodic.clock = self._clock
-            self._periodic.start(initial_delay=delay,
-                                 periodic_interval_max=self.periodic_interval,
-                                 stop_on_exception=False)
-            self.timers.append(self._periodic)
+            self.timers.append(self.periodic_runner.start(
+                self.periodic_fuzzy_delay * self.phase))
         self.manager.post_start_hook()
         systemd.ready("%s running on %s" % (self.binary, self.host))
 
@@ -187,13 +181,7 @@ class Service:
             timer.stop()
         if graceful_timeout is None:
             graceful_timeout = self.conf.graceful_shutdown_timeout
-        if self._periodic is not None:
-            with eventlet.Timeout(graceful_timeout or None, False):
-                self._wait_for(self._periodic)
-            if not self._periodic.ended:
-                LOG.warning("A periodic task was still running after %g s; "
-                            "abandoning it", graceful_timeout)
-                self._periodic.kill()
+        self.periodic_runner.stop(graceful_timeout)
         self.heartbeat.close()
         self.manager.cleanup_host()
         LOG.info("Stopped %s on %s", self.binary, self.host)
@@ -222,69 +210,11 @@ class Service:
     # Timers ----------------------------------------------------------------
 
     def periodic_tasks(self, raise_on_error=False):
-        """One wake-up of the periodic timer.
-
-        Ticks fall on a grid of ``periodic_interval``; between two ticks
-        the timer also wakes for each spacing task at its own time.
+        """One wake-up of the periodic timer (``PeriodicRunner.run_pass``).
 
         :returns: seconds until the next tick or spacing task.
         """
-        clock = self._clock
-        now = clock.monotonic()
-        interval = self.periodic_interval
-        if self._next_tick is None:
-            self._next_tick = now
-        self._pass_started = now
-        self._stall_reported = 0
-        try:
-            if now >= self._next_tick:
-                idle = self.manager.periodic_tasks(self._context,
-                                                   raise_on_error)
-                behind = clock.monotonic() - self._next_tick
-                self._next_tick += (math.floor(behind / interval) + 1
-                                    ) * interval
-            else:
-                idle = self.manager.run_due_spacing_tasks(self._context,
-                                                          raise_on_error)
-        finally:
-            self._pass_started = None
-            if self._pending_reload is not None:
-                pending, self._pending_reload = self._pending_reload, None
-                self.reload(pending)
-            self.save_task_stats()
-        return max(min(idle, self._next_tick - clock.monotonic()), 0.0)
-
-    def save_task_stats(self):
-        """Write the tasks' statistics to ``periodic_task_stats`` when
-        a task ran or a schedule changed, for ``novalite-manage task
-        list``. A database outage only delays it."""
-        rows = []
-        for row in self.manager.periodic_task_stats():
-            settings = self.manager.periodic_task_settings(row["name"])
-            next_due = row["next_due"]
-            if row["ticks_until_next_run"] is not None and (
-                    self._next_tick is not None):
-                next_due = self._clock.time() + max(
-                    self._next_tick - self._clock.monotonic(), 0) + (
-                    row["ticks_until_next_run"] - 1) * self.periodic_interval
-            rows.append({
-                "task": row["name"], "schedule": self._describe(settings),
-                "runs": row["runs"], "failures": row["failures"],
-                "timeouts": row["timeouts"],
-                "last_start": _to_datetime(row["last_start"]),
-                "last_duration": row["last_duration"],
-                "next_due": _to_datetime(next_due),
-                "last_error": row["last_error"],
-            })
-        signature = [(r["task"], r["schedule"], r["runs"]) for r in rows]
-        if signature == self._saved_stats:
-            return
-        try:
-            self.db.task_stats_save(self.host, self.binary, rows)
-        except Exception as exc:
-            LOG.debug("Task statistics not saved this time: %s", exc)
-        else:
-            self._saved_stats = signature
+        return self.periodic_runner.run_pass(raise_on_error)
 
     @property
     def clock(self):
@@ -302,70 +232,35 @@ class Service:
     def event_loop_ran(self):
         """The heartbeat saw the event loop run: report a stalled periodic
         pass, and tell systemd's watchdog."""
-        self._check_periodic_stall()
+        self.periodic_runner.check_stall()
         if self._watchdog:
             systemd.watchdog()
 
-    def _check_periodic_stall(self):
-        """Log when the running pass has taken another threshold's time."""
-        started = self._pass_started
-        if started is None:
-            return
-        threshold = self.conf.periodic_stall_threshold
-        stalled = self._clock.monotonic() - started
-        if stalled >= (self._stall_reported + 1) * threshold:
-            self._stall_reported = int(stalled // threshold)
-            LOG.warning("periodic loop stalled for %g s (running: %s)",
-                        round(stalled, 1),
-                        self.manager.current_task or "between tasks")
-
     # Configuration ----------------------------------------------------------
 
-    def apply_task_settings(self, settings_by_task, announce=True):
-        """Give each task its effective settings; log what changed."""
-        for name, settings in settings_by_task.items():
-            if self.manager.periodic_task_settings(name) != settings:
-                self.manager.configure_periodic_task(name, settings)
-                if announce:
-                    LOG.info("Periodic task %s is now: %s",
-                             self._full_name(name), self._describe(settings))
+    def reset(self):
+        """Re-read the configuration files and apply them (SIGHUP).
 
-    def reload(self, settings_by_task):
-        """Apply a re-read configuration (SIGHUP), then reset the manager.
+        Every file and task section is checked before anything changes;
+        then oslo.config applies the mutable options, and once no periodic
+        pass is running the tasks get their new settings and the manager's
+        ``reset()`` is called.
 
-        During a periodic pass this waits for the pass to end, so that a
-        task never sees its settings or its manager change under it.
+        :raises ConfigError: and nothing has changed.
         """
-        if self._pass_started is not None:
-            LOG.info("A periodic pass is running (%s); the new settings "
-                     "apply when it ends",
-                     self.manager.current_task or "between tasks")
-            self._pending_reload = settings_by_task
-            return
-        self.apply_task_settings(settings_by_task)
-        self.manager.set_run_external_periodic_tasks(
-            self.conf.run_external_periodic_tasks)
-        self.manager.reset()
-        self.save_task_stats()
+        files = config.config_files(self.conf)
+        config.check_files(files, self.conf)
+        settings = sections.effective_settings(self.manager.periodic, files)
+        self.conf.mutate_config_files()
 
-    def log_schedule(self, first_delay=None):
-        """Log, once, when every task runs."""
-        LOG.info("Periodic timer: a tick every %g s, first tick in %.1f s",
-                 self.periodic_interval, first_delay or 0)
-        for row in self.manager.periodic_task_stats():
-            settings = self.manager.periodic_task_settings(row["name"])
-            LOG.info("Periodic task %s: %s", row["full_name"],
-                     self._describe(settings))
+        def apply():
+            self.periodic_runner.apply(settings)
+            self.manager.periodic.set_run_external(
+                self.conf.run_external_periodic_tasks)
+            self.manager.reset()
+            self.periodic_runner.save_stats()
 
-    def _full_name(self, name):
-        return "%s.%s" % (type(self.manager).__name__, name)
-
-    def _describe(self, settings):
-        text = settings.describe()
-        if settings.enabled and settings.is_tick_task and not (
-                settings.spacing is not None and settings.spacing < 0):
-            text += " (%g s)" % ((settings.ticks + 1) * self.periodic_interval)
-        return text
+        self.periodic_runner.when_idle(apply, "the new settings apply")
 
 
 def host_phase(host, binary):
@@ -373,13 +268,6 @@ def host_phase(host, binary):
     same after every restart and spread evenly over many hosts."""
     digest = hashlib.sha256(("%s:%s" % (host, binary)).encode()).digest()
     return int.from_bytes(digest[:8], "big") / 2 ** 64
-
-
-def _to_datetime(epoch):
-    if epoch is None:
-        return None
-    return datetime.datetime.fromtimestamp(
-        epoch, datetime.timezone.utc).replace(tzinfo=None)
 
 
 _launcher = None

@@ -26,10 +26,16 @@ class FakeClock:
     ``deadline()`` falls inside, time stops at the deadline and the
     deadline's exception is raised there, as eventlet's Timeout would at
     the task's next yield.
+
+    ``late_wakeups``: every ``wait()`` that times out returns that many
+    seconds after its deadline, as a busy host's scheduler would wake a
+    sleeper late.
     """
 
-    def __init__(self, start=1000.0, wall_start=1_700_000_000.0):
+    def __init__(self, start=1000.0, wall_start=1_700_000_000.0,
+                 late_wakeups=0.0):
         self.now = start
+        self.late_wakeups = late_wakeups
         self._to_wall = wall_start - start
         self._deadlines = []
 
@@ -49,11 +55,11 @@ class FakeClock:
         self.now = target
 
     def wait(self, event, timeout):
-        """Skip ``timeout`` seconds at once, letting other greenthreads
-        run, unless the event is already sent."""
+        """Skip ``timeout`` seconds (plus ``late_wakeups``) at once,
+        letting other greenthreads run, unless the event is already sent."""
         if event.ready() or timeout is None:
             return event.wait()
-        self.advance(timeout)
+        self.advance(timeout + self.late_wakeups)
         greenthreads.cooperative_yield()
         return event.wait() if event.ready() else None
 
@@ -65,3 +71,32 @@ class FakeClock:
             yield
         finally:
             self._deadlines.remove(entry)
+
+
+class FakeNativeClock(FakeClock):
+    """A FakeClock for code that waits on a native ``threading.Event`` in
+    an OS thread: novalite.greenthreads.NativeTimer's clock seam.
+
+    Its waits never sleep: they skip the timeout (plus ``late_wakeups``)
+    unless the event is set. ``timeouts`` lists what each wait asked.
+    After ``park_after`` waits, the next one blocks in real time until the
+    event is set, so a test can stop the thread from outside; ``parked``
+    (a native event) tells it the thread got there.
+    """
+
+    def __init__(self, start=1000.0, late_wakeups=0.0, park_after=None):
+        super().__init__(start=start, late_wakeups=late_wakeups)
+        self.park_after = park_after
+        self.timeouts = []
+        self.parked = greenthreads.new_native_event()
+
+    def wait(self, event, timeout):
+        if event.is_set():
+            return True
+        self.timeouts.append(timeout)
+        if (self.park_after is not None
+                and len(self.timeouts) > self.park_after):
+            self.parked.set()
+            return event.wait(60)
+        self.advance(timeout + self.late_wakeups)
+        return event.is_set()

@@ -39,6 +39,8 @@ from novalite.db import api as db_api
 from novalite.db import migration
 from novalite.db import models
 from novalite import exception
+from novalite import heartbeat
+from novalite.periodic import render
 
 CONF = conf.CONF
 
@@ -51,7 +53,7 @@ def _format_value(value):
     if value is None:
         return "-"
     if isinstance(value, datetime.datetime):
-        return value.strftime("%Y-%m-%d %H:%M:%S")
+        return render.timestamp(value)
     if isinstance(value, float):
         return "%.3f" % value
     return str(value)
@@ -123,15 +125,13 @@ class ServiceCommands:
         now = models.utcnow()
         rows = []
         for service in open_database().service_get_all():
-            heartbeat = service.updated_at or service.created_at
-            up = heartbeat is not None and abs(
-                (now - heartbeat).total_seconds()) <= CONF.service_down_time
+            up = heartbeat.is_up(service, CONF.service_down_time, now)
             rows.append({
                 "host": service.host, "binary": service.binary,
                 "topic": service.topic,
                 "status": "disabled" if service.disabled else "enabled",
                 "state": "up" if up else "down",
-                "last_heartbeat": heartbeat,
+                "last_heartbeat": heartbeat.last_heartbeat(service),
                 "disabled_reason": service.disabled_reason})
         print_table(self.COLUMNS, rows, format)
 

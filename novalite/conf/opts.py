@@ -15,21 +15,17 @@
 import collections
 
 from novalite import conf
-from novalite.conf import periodic_task
 
 
 def list_opts():
     """Return ``[(group, [opts])]``, as oslo-config-generator expects.
 
-    The task sections of the default compute manager come last, each with
-    the decorator's values as defaults.
+    The task sections depend on the manager's code, so they have their
+    own namespace: ``novalite.periodic_tasks``
+    (``novalite.periodic.sections.list_opts``).
     """
     by_group = collections.defaultdict(list)
     for module in conf.MODULES:
         for group, opts in module.list_opts().items():
             by_group[group].extend(opts)
-    from novalite.compute import manager as compute_manager
-
-    by_group.update(periodic_task.list_opts_for(
-        compute_manager.ComputeManager))
     return list(by_group.items())

@@ -15,11 +15,10 @@
 Every periodic task of the running manager can be tuned in a section named
 after it without leading underscores, e.g.
 ``[periodic_task:sync_power_states]``.
-These options are not registered globally: novalite reads them for each
-task the manager has, and the decorator's values are their defaults.
+These options are not registered globally: ``novalite.periodic.sections``
+reads them for each task the manager has, and the decorator's values are
+their defaults.
 """
-
-import copy
 
 from oslo_config import cfg
 
@@ -51,34 +50,3 @@ False keeps the task from running.
 Seconds after which a run is interrupted and counted as failed; 0: never.
 """),
 ]
-
-
-def section_name(task_config_name):
-    return SECTION_PREFIX + task_config_name
-
-
-def list_opts_for(manager_class):
-    """One group per task of ``manager_class``, defaults from its decorator.
-
-    Used by the sample config, so that operators see every task section.
-    """
-    from novalite import task_schedule
-
-    groups = {}
-    for name, function in manager_class._periodic_tasks:
-        settings = function._periodic_settings
-        defaults = {
-            "spacing": None if settings.is_tick_task else settings.spacing,
-            "ticks_between_runs": (settings.ticks if settings.is_tick_task
-                                   else None),
-            "run_immediately": settings.run_immediately,
-            "enabled": settings.enabled,
-            "timeout": settings.timeout,
-        }
-        opts = []
-        for opt in task_opts:
-            with_default = copy.copy(opt)
-            with_default.default = defaults[opt.name]
-            opts.append(with_default)
-        groups[section_name(task_schedule.config_name(name))] = opts
-    return groups

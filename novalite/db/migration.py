@@ -12,6 +12,8 @@
 
 """Schema versions through alembic: sync, version, and the start-up check."""
 
+import ast
+import functools
 import os
 
 import sqlalchemy as sa
@@ -19,11 +21,66 @@ import sqlalchemy as sa
 from novalite import exception
 
 _MIGRATIONS = os.path.join(os.path.dirname(__file__), "migrations")
+_VERSIONS = os.path.join(_MIGRATIONS, "versions")
 
-#: The newest migration under migrations/versions (a test keeps it so).
-#: Knowing it without alembic lets a start-up on a current database skip
-#: importing alembic at all.
-HEAD = "0002"
+
+def _revision_ids(path):
+    """``(revision, down_revisions)`` assigned at the top of one migration
+    file, read as literals without running the file."""
+    with open(path, encoding="utf-8") as source:
+        tree = ast.parse(source.read(), path)
+    found = {}
+    for node in tree.body:
+        if isinstance(node, ast.Assign):
+            targets, value = node.targets, node.value
+        elif isinstance(node, ast.AnnAssign) and node.value is not None:
+            targets, value = [node.target], node.value
+        else:
+            continue
+        for target in targets:
+            if isinstance(target, ast.Name) and target.id in (
+                    "revision", "down_revision"):
+                try:
+                    found[target.id] = ast.literal_eval(value)
+                except ValueError:
+                    raise RuntimeError("%s: %s is not a literal" % (
+                        path, target.id))
+    if not isinstance(found.get("revision"), str):
+        raise RuntimeError("%s sets no revision" % path)
+    down = found.get("down_revision")
+    if down is None:
+        down = ()
+    elif isinstance(down, str):
+        down = (down,)
+    return found["revision"], tuple(down)
+
+
+@functools.cache
+def head():
+    """The newest migration under migrations/versions: the revision no
+    other revises. Read from the files, not through alembic, so that a
+    start-up on a current database does not import alembic at all (a
+    test keeps it equal to :func:`head_version`)."""
+    revisions, revised = set(), set()
+    for name in sorted(os.listdir(_VERSIONS)):
+        # The files alembic itself loads: no __init__, no editor locks.
+        if not name.endswith(".py") or name.startswith(("__init__", ".#")):
+            continue
+        revision, down = _revision_ids(os.path.join(_VERSIONS, name))
+        revisions.add(revision)
+        revised.update(down)
+    heads = revisions - revised
+    if len(heads) != 1:
+        raise RuntimeError("the migrations in %s have %d heads: %s" % (
+            _VERSIONS, len(heads), ", ".join(sorted(heads)) or "none"))
+    return heads.pop()
+
+
+def __getattr__(name):
+    # ``migration.HEAD`` for callers, computed on first use.
+    if name == "HEAD":
+        return head()
+    raise AttributeError("module %r has no attribute %r" % (__name__, name))
 
 
 def _alembic_config(connection=None):
@@ -86,11 +143,10 @@ def _ensure_sqlite_directory(engine):
 def check_synced(engine):
     """Raise DatabaseNotSynced unless the schema is at the head."""
     current = db_version(engine)
-    head = HEAD
-    if current != head:
+    if current != head():
         raise exception.DatabaseNotSynced(
             url=engine.url.render_as_string(hide_password=True),
-            current=current or "none (never synced)", head=head)
+            current=current or "none (never synced)", head=head())
 
 
 def prepare(engine):
@@ -102,7 +158,7 @@ def prepare(engine):
     """
     _ensure_sqlite_directory(engine)
     if engine.url.get_backend_name() == "sqlite" and db_version(
-            engine) != HEAD:
+            engine) != head():
         db_sync(engine)
     check_synced(engine)
 

@@ -13,7 +13,12 @@
 """Every kind of bad configuration: exit 78, one line, nothing runs."""
 
 import os
+import pathlib
+import pwd
+import shutil
 import subprocess
+import sys
+import tempfile
 
 import pytest
 
@@ -55,10 +60,12 @@ BAD = {
 }
 
 
-def run_compute(args, env=None, timeout=60):
-    return subprocess.run(daemon_module.command() + args,
+def run_compute(args, env=None, timeout=60, prefix=(), **popen):
+    """Run novalite-compute to its end; ``prefix`` goes before the
+    command (setpriv ...), ``popen`` to subprocess (user, cwd ...)."""
+    return subprocess.run(list(prefix) + daemon_module.command() + args,
                           capture_output=True, text=True, timeout=timeout,
-                          env=daemon_module.environment(env))
+                          env=daemon_module.environment(env), **popen)
 
 
 def assert_one_line_and_78(result):
@@ -106,14 +113,89 @@ def test_config_file_that_is_a_directory(tmp_path):
     assert "directory" in line
 
 
-@pytest.mark.skipif(os.geteuid() == 0,
-                    reason="root reads any file; cannot test permissions")
-def test_unreadable_config_file(tmp_path):
-    ini = tmp_path / "secret.conf"
-    ini.write_text("[DEFAULT]\n")
-    ini.chmod(0)
-    line = assert_one_line_and_78(run_compute(["--config-file", str(ini)]))
-    assert "permission denied" in line
+# Run as the daemon would be, by the probe below: Python and novalite
+# import, the file's directory can be crossed, the file cannot be read.
+_PROBE = """
+import os, sys
+import novalite.cmd.compute
+os.stat(sys.argv[1])
+try:
+    open(sys.argv[1]).close()
+except PermissionError:
+    sys.exit(0)
+sys.exit("could read the file")
+"""
+_NO_DAC = "-dac_override,-dac_read_search"
+
+
+def _cannot_read(ini, prefix=(), **popen):
+    """None if a daemon run so cannot read ``ini`` but can run; else why."""
+    try:
+        result = subprocess.run(
+            list(prefix) + [sys.executable, "-c", _PROBE, str(ini)],
+            capture_output=True, text=True, timeout=60,
+            env=daemon_module.environment(), **popen)
+    except (OSError, subprocess.SubprocessError) as exc:
+        return str(exc)
+    if result.returncode:
+        return (result.stderr.strip().splitlines()
+                or ["status %d" % result.returncode])[-1]
+    return None
+
+
+@pytest.fixture
+def unreadable_ini(tmp_path):
+    """(config file, run): ``run(args)`` runs a daemon that cannot read
+    the file. Root reads anything, so as root the daemon runs as nobody
+    or, if nobody cannot run it (Python under /root ...), as root without
+    the capabilities that override file permissions."""
+    if os.geteuid() != 0:
+        ini = tmp_path / "secret.conf"
+        ini.write_text("[DEFAULT]\n")
+        ini.chmod(0)
+        yield ini, run_compute
+        return
+    reasons = []
+    # pytest's own temporary directories are root's alone: nobody could
+    # not even reach the file. This one it can cross and list.
+    with tempfile.TemporaryDirectory(prefix="novalite-") as top:
+        os.chmod(top, 0o755)
+        ini = pathlib.Path(top) / "secret.conf"
+        ini.write_text("[DEFAULT]\n")
+        ini.chmod(0)
+        try:
+            nobody = pwd.getpwnam("nobody")
+        except KeyError:
+            reasons.append("as nobody: no such user")
+        else:
+            popen = {"user": nobody.pw_uid, "group": nobody.pw_gid,
+                     "extra_groups": [], "cwd": top}
+            why = _cannot_read(ini, **popen)
+            if why is None:
+                yield ini, lambda args: run_compute(args, **popen)
+                return
+            reasons.append("as nobody: %s" % why)
+        setpriv = shutil.which("setpriv")
+        if setpriv is None:
+            reasons.append("without CAP_DAC_OVERRIDE: no setpriv")
+        else:
+            prefix = [setpriv, "--inh-caps=" + _NO_DAC,
+                      "--bounding-set=" + _NO_DAC, "--"]
+            why = _cannot_read(ini, prefix=prefix, cwd=top)
+            if why is None:
+                yield ini, lambda args: run_compute(args, prefix=prefix,
+                                                    cwd=top)
+                return
+            reasons.append("without CAP_DAC_OVERRIDE: %s" % why)
+        pytest.skip("root, and no way to run the daemon unable to read "
+                    "a file: " + "; ".join(reasons))
+
+
+def test_unreadable_config_file(unreadable_ini):
+    ini, run = unreadable_ini
+    line = assert_one_line_and_78(run(["--config-file", str(ini)]))
+    assert "permission denied" in line.lower()
+    assert str(ini) in line
 
 
 def test_missing_config_dir(tmp_path):

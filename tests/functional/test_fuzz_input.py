@@ -24,7 +24,8 @@ from novalite.compute import manager as compute_manager
 from novalite import config
 from novalite.conf import periodic_task as task_conf
 from novalite import exception
-from novalite import task_schedule
+from novalite.periodic import sections as task_sections
+from novalite.periodic import settings as task_settings
 from tests.functional import daemon as daemon_module
 
 
@@ -35,8 +36,8 @@ def _real_options():
     sections = {name: sorted(opts)
                 for name, opts in config._known_options(conf).items()}
     for name, _ in compute_manager.ComputeManager._periodic_tasks:
-        sections[task_conf.section_name(task_schedule.config_name(
-            name))] = [opt.name for opt in task_conf.task_opts]
+        sections[task_settings.section_name(name)] = [
+            opt.name for opt in task_conf.task_opts]
     return sections
 
 
@@ -80,7 +81,7 @@ def test_random_ini_is_accepted_or_refused_in_one_line(tmp_path, lines):
         config.parse_args(["novalite-compute", "--config-file", str(path)],
                           conf=conf, default_config_files=[])
         manager = compute_manager.ComputeManager(host="fuzz", conf=conf)
-        config.task_settings(manager, [str(path)])
+        task_sections.effective_settings(manager.periodic, [str(path)])
     except config.ConfigError as exc:
         assert "\n" not in str(exc) and str(exc)
     except (exception.InvalidDriver, exception.DatabaseError) as exc:

@@ -378,8 +378,24 @@ def test_image_cache_removes_only_old_unused_files(compute, config,
     assert (base / "subdir").is_dir()
 
 
-def test_image_cache_without_a_base_directory_does_nothing(compute):
+def test_image_cache_without_a_base_directory_does_nothing(compute, db,
+                                                           tmp_path, caplog):
+    caplog.set_level(logging.DEBUG, logger="novalite")
+    instances = tmp_path / "instances"
+    base = instances / "_base"
+    uuid = boot(compute, image_ref="").uuid  # no image: no _base made
+    assert not base.exists()
+
+    def tree():
+        return sorted(str(p.relative_to(tmp_path))
+                      for p in tmp_path.rglob("*"))
+
+    before = tree()
     compute._run_image_cache_manager_pass(CTXT)
+    assert not base.exists()  # not created either
+    assert tree() == before
+    assert db.instance_get(uuid).vm_state == vm_states.ACTIVE
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
 
 
 # Schedule -------------------------------------------------------------------
@@ -410,7 +426,7 @@ def test_a_task_disabled_in_the_ini_never_runs(compute, db, clock):
         clock.advance(601)
         compute.periodic_tasks(CTXT)
     assert db.instance_get(uuid).power_state == power_state.RUNNING
-    stats = {r["name"]: r for r in compute.periodic_task_stats()}
-    assert stats["_sync_power_states"]["runs"] == 0
+    stats = {view.name: view for view in compute.periodic_task_views()}
+    assert stats["_sync_power_states"].runs == 0
     # the others run: anchored at the first pass, due from the second on
-    assert stats["update_available_resource"]["runs"] == 2
+    assert stats["update_available_resource"].runs == 2

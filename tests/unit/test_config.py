@@ -19,6 +19,8 @@ import pytest
 
 from novalite import config
 from novalite import manager
+from novalite.periodic import sections
+from novalite import service
 
 
 class Tasks(manager.Manager):
@@ -29,6 +31,10 @@ class Tasks(manager.Manager):
     @manager.periodic_task(ticks_between_runs=2)
     def audit(self, context):
         return None
+
+
+def tasks(clock):
+    return Tasks(host="h", clock=clock).periodic
 
 
 @pytest.fixture
@@ -184,7 +190,7 @@ def test_task_sections_override_the_decorator(conf, write_ini, clock):
         run_immediately = true
     """)
     parse(conf, path)
-    settings = config.task_settings(Tasks(host="h", clock=clock), [path])
+    settings = sections.effective_settings(tasks(clock), [path])
     power = settings["_sync_power_states"]
     assert power.spacing is None and power.ticks_between_runs == 4
     assert power.timeout == 30
@@ -196,8 +202,7 @@ def test_task_sections_override_the_decorator(conf, write_ini, clock):
 def test_later_files_win_for_task_sections(conf, write_ini, clock):
     first = write_ini("[periodic_task:audit]\nspacing = 15\n", "a.conf")
     second = write_ini("[periodic_task:audit]\nspacing = 45\n", "b.conf")
-    settings = config.task_settings(Tasks(host="h", clock=clock),
-                                    [first, second])
+    settings = sections.effective_settings(tasks(clock), [first, second])
     assert settings["audit"].spacing == 45
 
 
@@ -208,31 +213,37 @@ def test_later_files_win_for_task_sections(conf, write_ini, clock):
     ("[periodic_task:_sync_power_states]\nspacing = 5\n",
      "no periodic task '_sync_power_states'"),
     ("[periodic_task:audit]\nspacing = 5\nticks_between_runs = 1\n",
-     "[periodic_task:audit]: spacing and ticks_between_runs exclude"),
+     "[periodic_task:audit]: ticks_between_runs and spacing exclude each "
+     "other"),
 ])
 def test_bad_task_sections(write_ini, clock, text, message):
     path = write_ini(text)
     with pytest.raises(config.ConfigError) as caught:
-        config.task_settings(Tasks(host="h", clock=clock), [path])
+        sections.effective_settings(tasks(clock), [path])
     assert message in str(caught.value)
     assert str(caught.value).startswith(path)
 
 
-def test_reload_checks_before_applying(conf, write_ini, clock):
+def test_reset_checks_everything_before_applying(conf, write_ini, clock,
+                                                 db):
     path = write_ini("[DEFAULT]\ndebug = false\n")
     parse(conf, path)
-    mgr = Tasks(host="h", clock=clock)
+    server = service.Service.create(
+        host="h", binary="novalite-compute", manager=__name__ + ".Tasks",
+        conf=conf, db=db, clock=clock)
     with open(path, "w") as ini:
-        ini.write("[DEFAULT]\ndebug = true\n[periodic_task:nope]\n")
+        ini.write("[DEFAULT]\ndebug = true\n[periodic_task:audit]\n"
+                  "spacing = 9\n[periodic_task:nope]\n")
     with pytest.raises(config.ConfigError, match="nope"):
-        config.reload(conf, mgr)
+        server.reset()
     assert conf.debug is False
+    assert server.manager.periodic_task_settings("audit").spacing is None
     with open(path, "w") as ini:
         ini.write("[DEFAULT]\ndebug = true\n[periodic_task:audit]\n"
                   "spacing = 9\n")
-    settings = config.reload(conf, mgr)
+    server.reset()
     assert conf.debug is True
-    assert settings["audit"].spacing == 9
+    assert server.manager.periodic_task_settings("audit").spacing == 9
 
 
 def test_use_journal_needs_the_systemd_bindings(conf, write_ini,

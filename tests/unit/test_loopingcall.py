@@ -17,6 +17,7 @@ import greenlet
 import pytest
 
 from novalite import loopingcall
+from tests import fakes
 
 
 class Recorder:
@@ -65,6 +66,50 @@ def test_calls_are_on_a_fixed_grid_whatever_they_cost(clock):
     call = looping(loopingcall.LoopingCall, recorder, clock)
     assert call.start(interval=1).wait() == 5
     assert offsets(recorder, start) == [0, 1, 2, 3, 4]
+
+
+def test_late_wake_ups_do_not_accumulate():
+    # Every wake-up comes 0.3 s late: call k is at k * interval + 0.3,
+    # not k * (interval + 0.3) as a grid re-anchored at each wake-up gives.
+    clock = fakes.FakeClock(late_wakeups=0.3)
+    start = clock.now
+    recorder = Recorder(clock, costs={2: 0.5, 3: 0.2}, stop_after=6)
+    call = looping(loopingcall.LoopingCall, recorder, clock)
+    assert call.start(interval=1).wait() == 6
+    assert offsets(recorder, start) == [0.3, 1.3, 2.3, 3.3, 4.3, 5.3]
+
+
+def test_late_wake_ups_over_many_calls_stay_on_the_grid():
+    clock = fakes.FakeClock(late_wakeups=0.3)
+    start = clock.now
+    recorder = Recorder(clock, stop_after=50)
+    call = looping(loopingcall.LoopingCall, recorder, clock)
+    call.start(interval=10, initial_delay=5, now=False).wait()
+    assert offsets(recorder, start) == [
+        round(5 + 10 * k + 0.3, 9) for k in range(1, 51)]
+
+
+def test_late_wake_ups_and_an_overrun_take_the_next_free_slot(debug_log):
+    clock = fakes.FakeClock(late_wakeups=0.3)
+    start = clock.now
+    recorder = Recorder(clock, costs={2: 3.5}, stop_after=4)
+    call = looping(loopingcall.LoopingCall, recorder, clock)
+    call.start(interval=1).wait()
+    # call 2 (due 1, woke 1.3) ends at 4.8: slots 2, 3 and 4 are gone
+    assert offsets(recorder, start) == [0.3, 1.3, 5.3, 6.3]
+    assert sum("missed 3 call(s)" in m for m in debug_log.messages) == 1
+
+
+def test_dynamic_never_sleeps_less_than_asked_after_late_wake_ups():
+    # No grid here: each sleep is the full time the function returned,
+    # counted from the end of its call; a late wake-up is not made up for.
+    clock = fakes.FakeClock(late_wakeups=0.3)
+    start = clock.now
+    recorder = Recorder(clock, costs={1: 1, 2: 2}, stop_after=4,
+                        returns=lambda n: 10)
+    call = looping(loopingcall.DynamicLoopingCall, recorder, clock)
+    assert call.start(initial_delay=1).wait() == 4
+    assert offsets(recorder, start) == [1.3, 12.6, 24.9, 35.2]
 
 
 def test_fixed_interval_alias():
@@ -236,7 +281,7 @@ def test_dynamic_error_without_stop_waits_and_never_spins(clock):
 def test_killed_loop_does_not_leave_wait_blocked(clock):
     call = looping(loopingcall.LoopingCall, lambda: None, clock)
     call.start(interval=1)
-    call._thread.kill()
+    call.kill()
     with pytest.raises(greenlet.GreenletExit, match="was killed"):
         call.wait()
     assert not call.running

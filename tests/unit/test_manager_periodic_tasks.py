@@ -12,31 +12,45 @@
 
 """Manager.periodic_tasks: countdown, grid, errors, timeouts, statistics."""
 
-import math
+import datetime
+import functools
 
 import pytest
 
 from novalite import exception
 from novalite import manager
-from novalite import task_schedule
+from novalite.periodic import render
+from novalite.periodic import settings as task_settings
 
 
 def make_manager(clock, **task_kwargs_by_name):
     """A manager with one recording task per keyword: name=decorator kwargs.
 
-    Each task records the fake time of its runs in ``manager.runs[name]``.
+    Each task records the fake time of its runs in ``manager.runs[name]``,
+    then calls ``manager.work[name]()`` if a test gave it work to do.
     """
     namespace = {}
     for name, kwargs in task_kwargs_by_name.items():
         def task(self, context, _name=name):
             self.runs[_name].append(self._clock.monotonic())
+            self.work.get(_name, lambda: None)()
         task.__name__ = name
         namespace[name] = manager.periodic_task(**kwargs)(task)
 
     cls = type("Recorder", (manager.Manager,), namespace)
     instance = cls(host="host1", clock=clock)
     instance.runs = {name: [] for name in task_kwargs_by_name}
+    instance.work = {}
     return instance
+
+
+def views(mgr):
+    return {view.name: view for view in mgr.periodic_task_views()}
+
+
+def wall(clock, monotonic):
+    """A fake monotonic time as the naive UTC datetime a view shows."""
+    return render.utc(monotonic + clock.time() - clock.monotonic())
 
 
 @pytest.mark.parametrize("ticks", [0, 1, 2, 3, 4, 5])
@@ -114,20 +128,13 @@ def test_spacing_grid_is_not_pushed_back_by_late_runs(clock):
         mgr.periodic_tasks(None)
     slots = [round(t - start, 6) for t in mgr.runs["task"]]
     assert slots == [0, 13, 27, 31, 49.5]
-    assert mgr.periodic_task_stats()[0]["next_due"] == pytest.approx(
-        clock.time() - clock.now + start + 50)
+    assert views(mgr)["task"].next_run == wall(clock, start + 50)
 
 
 def test_overrun_skips_covered_slots_without_a_burst(clock):
     mgr = make_manager(clock, slow={"spacing": 10, "run_immediately": True})
     start = clock.now
-    original = mgr._schedule.get("slow").method
-
-    def slow(context):
-        original(context)
-        clock.advance(35)
-
-    mgr._schedule.get("slow").method = slow
+    mgr.work["slow"] = functools.partial(clock.advance, 35)
     mgr.periodic_tasks(None)
     assert clock.now == start + 35
     for _ in range(5):
@@ -146,11 +153,6 @@ def test_return_value_is_seconds_until_the_next_spacing_task(clock):
     assert mgr.periodic_tasks(None) == pytest.approx(7)
     clock.advance(7)
     assert mgr.periodic_tasks(None) == pytest.approx(12)
-
-
-def test_return_value_is_infinite_without_spacing_tasks(clock):
-    mgr = make_manager(clock, tick={})
-    assert mgr.periodic_tasks(None) == math.inf
 
 
 def test_run_due_spacing_tasks_does_not_count_a_tick(clock):
@@ -196,11 +198,11 @@ def test_raise_on_error_raises_and_keeps_the_record(clock):
     mgr = Failing(host="h", clock=clock)
     with pytest.raises(ValueError, match="disk on fire"):
         mgr.periodic_tasks(None, raise_on_error=True)
-    stats = {row["name"]: row for row in mgr.periodic_task_stats()}
-    assert stats["broken"]["failures"] == 1
-    assert stats["broken"]["last_error"] == "ValueError: disk on fire"
+    broken = views(mgr)["broken"]
+    assert broken.failures == 1
+    assert broken.last_error == "ValueError: disk on fire"
     mgr.periodic_tasks(None)  # still scheduled after raising
-    assert stats["broken"]["runs"] + 1 == mgr.periodic_task_stats()[0]["runs"]
+    assert broken.runs == 2  # a view reads the live record
 
 
 def test_tasks_cut_off_by_raise_on_error_stay_due(clock):
@@ -245,12 +247,12 @@ def test_timeout_interrupts_the_task_and_the_others_go_on(clock, debug_log):
     assert clock.now == start + 5 + 1
     assert ("Periodic task Hanging.hangs timed out after 5 s and was "
             "interrupted") in debug_log.messages
-    stats = {row["name"]: row for row in mgr.periodic_task_stats()}
-    assert stats["hangs"]["timeouts"] == 1
-    assert stats["hangs"]["failures"] == 1
-    assert stats["hangs"]["last_error"] == "timed out after 5 s"
-    assert stats["hangs"]["last_duration"] == pytest.approx(5)
-    assert stats["quick"]["failures"] == 0
+    stats = views(mgr)
+    assert stats["hangs"].timeouts == 1
+    assert stats["hangs"].failures == 1
+    assert stats["hangs"].last_error == "timed out after 5 s"
+    assert stats["hangs"].last_duration == pytest.approx(5)
+    assert stats["quick"].failures == 0
 
 
 def test_a_timeout_is_not_raised_even_with_raise_on_error(clock):
@@ -259,29 +261,64 @@ def test_a_timeout_is_not_raised_even_with_raise_on_error(clock):
     assert mgr.ran == ["hangs-start", "quick"]
 
 
-def test_statistics_are_plain_data(clock):
+def test_views_show_settings_record_and_next_run(clock):
     mgr = make_manager(clock, spaced={"spacing": 60, "timeout": 2},
                        counted={"ticks_between_runs": 3})
     clock.advance(60)
     mgr.periodic_tasks(None)
     clock.advance(60)
     mgr.periodic_tasks(None)
-    rows = {row["name"]: row for row in mgr.periodic_task_stats()}
-    spaced = rows["spaced"]
-    assert spaced["runs"] == 1
-    assert spaced["failures"] == spaced["timeouts"] == 0
-    assert spaced["last_start"] == pytest.approx(clock.time())
-    assert spaced["last_duration"] == 0
-    assert spaced["next_due"] == pytest.approx(clock.time() + 60)
-    assert spaced["spacing"] == 60 and spaced["timeout"] == 2
-    counted = rows["counted"]
-    assert counted["runs"] == 0
-    assert counted["ticks_until_next_run"] == 2
-    assert counted["next_due"] is None
-    assert counted["spacing"] is None and counted["ticks_between_runs"] == 3
-    for row in rows.values():
-        assert all(isinstance(v, (str, int, float, bool, type(None)))
-                   for v in row.values())
+    spaced, counted = mgr.periodic_task_views()
+    assert spaced.full_name == "Recorder.spaced"
+    assert spaced.runs == 1
+    assert spaced.failures == spaced.timeouts == 0
+    assert spaced.last_start == wall(clock, clock.now)
+    assert spaced.last_duration == 0
+    assert spaced.next_run == wall(clock, clock.now + 60)
+    assert spaced.settings.spacing == 60 and spaced.settings.timeout == 2
+    assert spaced.schedule == "every 60 s, timeout 2 s"
+    assert counted.runs == 0 and counted.last_start is None
+    assert counted.ticks_until_next_run == 2
+    assert counted.next_run is None  # a bare manager's ticks have no time
+    assert counted.next_run_text == "in 2 tick(s)"
+    assert counted.settings.ticks_between_runs == 3
+    assert isinstance(spaced.last_start, datetime.datetime)
+
+
+def test_views_are_read_only(clock):
+    view = make_manager(clock, task={}).periodic_task_views()[0]
+    with pytest.raises(AttributeError):
+        view.runs = 5
+    with pytest.raises(AttributeError):
+        view.anything = 1
+
+
+def test_a_new_spacing_task_is_not_shown_as_due_before_its_first_pass(
+        clock):
+    mgr = make_manager(clock, task={"spacing": 600})
+    view = views(mgr)["task"]
+    assert view.waits_for_first_pass and view.next_run is None
+    assert view.next_run_text == "600 s after the first pass"
+    mgr.periodic_tasks(None)  # the first pass anchors the grid
+    assert not view.waits_for_first_pass
+    assert view.next_run == wall(clock, clock.now + 600)
+    settings = mgr.periodic_task_settings("task")
+    mgr.configure_periodic_task("task", settings.replace("task", spacing=-1))
+    mgr.configure_periodic_task("task", settings.replace("task", spacing=30))
+    assert view.waits_for_first_pass
+    assert view.next_run_text == "30 s after the first pass"
+
+
+def test_periodic_tasks_returns_a_finite_idle_time(clock):
+    """A caller written for oslo.service sleeps for what periodic_tasks()
+    returns: with only tick tasks it must still wake for the next tick."""
+    mgr = make_manager(clock, ticking={}, rare={"spacing": 3600})
+    assert mgr.periodic_tasks(None) == task_settings.DEFAULT_IDLE_SECONDS
+    only_ticks = make_manager(clock, ticking={})
+    assert only_ticks.periodic_tasks(None) == 60
+    soon = make_manager(clock, soon={"spacing": 5})
+    soon.periodic_tasks(None)
+    assert soon.periodic_tasks(None) == 5
 
 
 def test_disabled_tasks_never_run(clock):
@@ -292,9 +329,9 @@ def test_disabled_tasks_never_run(clock):
         mgr.periodic_tasks(None)
     assert mgr.runs["off"] == [] and mgr.runs["negative"] == []
     assert len(mgr.runs["on"]) == 3
-    rows = {row["name"]: row for row in mgr.periodic_task_stats()}
-    assert rows["off"]["enabled"] is False
-    assert rows["negative"]["disabled_reason"] == (
+    rows = views(mgr)
+    assert rows["off"].enabled is False and rows["off"].next_run is None
+    assert rows["negative"].disabled_reason == (
         "disabled by a negative spacing")
 
 
@@ -304,7 +341,7 @@ def test_external_tasks_follow_run_external_periodic_tasks(clock, config):
                        local={})
     mgr.periodic_tasks(None)
     assert mgr.runs["external"] == [] and len(mgr.runs["local"]) == 1
-    mgr.set_run_external_periodic_tasks(True)
+    mgr.periodic.set_run_external(True)
     mgr.periodic_tasks(None)
     assert len(mgr.runs["external"]) == 1
 
@@ -324,8 +361,8 @@ def test_add_periodic_task_touches_only_that_instance(clock):
     other.periodic_tasks("ctx")
     assert extra_runs == ["ctx"]
     assert [n for n, _ in type(mgr)._periodic_tasks] == ["base"]
-    assert [r["name"] for r in other.periodic_task_stats()] == ["base"]
-    assert [r["name"] for r in mgr.periodic_task_stats()] == ["base", "extra"]
+    assert list(views(other)) == ["base"]
+    assert list(views(mgr)) == ["base", "extra"]
 
 
 def test_add_periodic_task_refuses_undecorated_and_duplicates(clock):
@@ -389,11 +426,15 @@ def test_settings_are_found_by_config_name(clock):
         mgr.periodic_task_settings("nope")
 
 
-def test_describe_says_what_an_operator_needs():
-    settings = task_schedule.TaskSettings
-    assert settings().describe() == "every tick"
-    assert settings(ticks_between_runs=9).describe() == "every 10 ticks"
-    assert settings(spacing=600, timeout=30,
-                    run_immediately=True).describe() == (
+def test_render_says_what_an_operator_needs():
+    settings = task_settings.TaskSettings
+    assert render.schedule(settings()) == "every tick"
+    assert render.schedule(settings(ticks_between_runs=9)) == "every 10 ticks"
+    assert render.schedule(settings(ticks_between_runs=9), 60) == (
+        "every 10 ticks (600 s)")
+    assert render.schedule(settings(spacing=600, timeout=30,
+                                    run_immediately=True)) == (
         "every 600 s, timeout 30 s, runs at the first pass")
-    assert settings(enabled=False).describe() == "disabled"
+    assert render.schedule(settings(enabled=False)) == "disabled"
+    assert render.schedule(settings(spacing=-1)) == (
+        "disabled (negative spacing)")

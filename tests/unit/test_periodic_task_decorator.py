@@ -12,10 +12,13 @@
 
 """@periodic_task in every form DESIGN.md lists."""
 
+import functools
+
 import pytest
 
 from novalite import exception
 from novalite import manager
+from novalite.periodic import settings as task_settings
 
 
 def _task(self, context):
@@ -77,7 +80,7 @@ def test_spacing_zero_is_every_tick_and_negative_is_disabled():
     zero = manager.periodic_task(spacing=0)(_fresh_task())
     negative = manager.periodic_task(spacing=-1)(_fresh_task())
     assert zero._periodic_settings.is_tick_task
-    assert "disabled" in negative._periodic_settings.describe()
+    assert negative._periodic_settings.disabled_by_spacing
 
 
 def test_spacing_with_ticks_fails_when_the_class_is_defined():
@@ -100,12 +103,44 @@ def test_spacing_with_ticks_fails_when_the_class_is_defined():
     ({"enabled": "yes"}, "enabled must be true or false"),
     ({"run_immediately": 1}, "run_immediately must be true or false"),
     ({"external_process_ok": None}, "external_process_ok must be true"),
-    ({"name": "has space"}, "a task name is letters"),
-    ({"name": "__"}, "a task name is letters"),
 ])
 def test_bad_arguments_are_refused_with_a_clear_message(kwargs, message):
     with pytest.raises(exception.InvalidPeriodicTask, match=message):
         manager.periodic_task(**kwargs)(_fresh_task())
+
+
+@pytest.mark.parametrize("name", ["has space", "__", "<lambda>"])
+def test_any_name_runs_but_only_a_section_name_can_be_configured(name):
+    task = manager.periodic_task(name=name)(_fresh_task())
+    assert task._periodic_name == name
+    with pytest.raises(exception.InvalidPeriodicTask,
+                       match="cannot be an ini section"):
+        task_settings.section_name(name)
+
+
+def test_lambdas_and_partials_are_tasks_as_in_nova(clock):
+    calls = []
+
+    def record(manager_, context, label):
+        calls.append((label, context, manager_.host))
+
+    class Mixed(manager.Manager):
+        by_lambda = manager.periodic_task(
+            lambda self, context: calls.append(("lambda", context)))
+        by_partial = manager.periodic_task(
+            name="by_partial")(functools.partial(record, label="partial"))
+
+    mgr = Mixed(host="h", clock=clock)
+    mgr.periodic_tasks("ctx")
+    assert calls == [("lambda", "ctx"), ("partial", "ctx", "h")]
+    assert [view.name for view in mgr.periodic_task_views()] == [
+        "<lambda>", "by_partial"]
+    unnamed = manager.periodic_task(functools.partial(record, label="x"))
+    assert unnamed._periodic_name == "record"
+    mgr.add_periodic_task(manager.periodic_task(
+        name="extra")(functools.partial(calls.append)))
+    mgr.periodic_tasks("ctx2")
+    assert "ctx2" in calls
 
 
 def test_positional_arguments_other_than_the_function_are_refused():

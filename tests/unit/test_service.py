@@ -12,17 +12,22 @@
 
 """Service with a fake clock and a temporary SQLite database."""
 
+import functools
 import logging
 
 import pytest
 import sqlalchemy as sa
 
 from novalite import exception
+from novalite import greenthreads
 from novalite import heartbeat
 from novalite import manager
+from novalite.periodic import render
 from novalite import service
 
 CALLS = []
+#: What Recording.quarter_second also does, set by a test (context -> None).
+WORK = {}
 
 
 class Recording(manager.Manager):
@@ -35,6 +40,7 @@ class Recording(manager.Manager):
     @manager.periodic_task(spacing=0.25)
     def quarter_second(self, context):
         CALLS.append(("quarter_second", self._clock.monotonic()))
+        WORK.get("quarter_second", lambda context: None)(context)
 
     def init_host(self):
         CALLS.append("init_host")
@@ -58,6 +64,20 @@ RECORDING = __name__ + ".Recording"
 @pytest.fixture(autouse=True)
 def clear_calls():
     CALLS.clear()
+    WORK.clear()
+
+
+@pytest.fixture
+def task_config(config, tmp_path):
+    """Write an ini file and make it the one the global CONF read, as a
+    daemon started with ``--config-file`` would have."""
+    path = tmp_path / "novalite.conf"
+
+    def write(text):
+        path.write_text(text)
+        config.set_config_files([str(path)])
+        config.config(compute_manager=RECORDING, host="node1")
+    return write
 
 
 
@@ -183,12 +203,12 @@ def test_heartbeat_counts_reports(db, clock, config):
 
 def test_heartbeat_recreates_a_deleted_row(db, clock, config, caplog):
     server = make_service(db, clock, config)
-    server.service_id = db.service_get_or_create(
+    deleted = server.service_id = db.service_get_or_create(
         "node1", "novalite-compute", "compute").id
-    db.service_destroy(server.service_id)
+    db.service_destroy(deleted)
     server.report_state()
     row = db.service_get_by_host_and_binary("node1", "novalite-compute")
-    assert row.id != server.service_id or row.deleted == 0
+    assert row.id != deleted and row.deleted == 0
     assert row.report_count == 1
     assert server.service_id == row.id
 
@@ -252,20 +272,24 @@ def test_kill_deletes_the_service_row(db, clock, config):
                                              "novalite-compute") is None
 
 
-def test_reload_applies_settings_and_resets(db, clock, config):
+def test_reset_rereads_the_files_applies_them_and_resets_the_manager(
+        db, clock, config, task_config, caplog):
+    caplog.set_level(logging.INFO, logger="novalite")
+    task_config("")
     server = make_service(db, clock, config)
-    settings = server.manager.periodic_task_settings("quarter_second")
-    server.reload({"quarter_second": settings.replace("quarter_second",
-                                                      enabled=False)})
+    task_config("[periodic_task:quarter_second]\nenabled = false\n")
+    server.reset()
     assert CALLS == ["reset"]
     assert not server.manager.periodic_task_settings(
         "quarter_second").enabled
+    assert ("Periodic task Recording.quarter_second is now: disabled"
+            in [r.getMessage() for r in caplog.records])
 
 
 def test_schedule_is_logged_once_per_task(db, clock, config, caplog):
     caplog.set_level(logging.INFO, logger="novalite")
     server = make_service(db, clock, config)
-    server.log_schedule(first_delay=3.2)
+    server.periodic_runner.log_schedule(first_delay=3.2)
     messages = [r.getMessage() for r in caplog.records]
     assert "Periodic timer: a tick every 1 s, first tick in 3.2 s" in messages
     assert ("Periodic task Recording.every_other_tick: every 2 ticks (2 s)"
@@ -350,7 +374,7 @@ def test_a_long_pass_is_reported_as_a_stall(db, clock, config, caplog):
         server.heartbeat.hub_beacon()
         seen.append(server.manager.current_task)
 
-    server.manager._schedule.get("quarter_second").method = slow
+    WORK["quarter_second"] = slow
     server.periodic_tasks()  # anchors the spacing task
     clock.advance(0.25)
     server.periodic_tasks()
@@ -364,24 +388,24 @@ def test_a_long_pass_is_reported_as_a_stall(db, clock, config, caplog):
     assert server.manager.current_task is None
 
 
-def test_a_reload_during_a_pass_waits_for_it(db, clock, config):
+def test_a_reset_during_a_pass_waits_for_it(db, clock, config, task_config):
+    task_config("")
     server = make_service(db, clock, config)
-    settings = server.manager.periodic_task_settings("quarter_second")
-    disabled = settings.replace("quarter_second", enabled=False)
     seen = []
 
     def task(context):
-        server.reload({"quarter_second": disabled})
+        task_config("[periodic_task:quarter_second]\nenabled = false\n")
+        server.reset()
         seen.append(server.manager.periodic_task_settings(
             "quarter_second").enabled)
-        seen.append(list(CALLS))
+        seen.append("reset" in CALLS)
 
-    server.manager._schedule.get("quarter_second").method = task
+    WORK["quarter_second"] = task
     server.periodic_tasks()
     clock.advance(0.25)
     server.periodic_tasks()
-    assert seen == [True, []]  # unchanged and not reset inside the pass
-    assert CALLS == ["reset"]
+    assert seen == [True, False]  # unchanged and not reset inside the pass
+    assert CALLS[-1] == "reset"
     assert not server.manager.periodic_task_settings(
         "quarter_second").enabled
 
@@ -410,5 +434,85 @@ def test_first_tick_and_heartbeat_start_at_the_hosts_phase(db, clock,
     server.stop()
     expected = "first tick in %.1f s" % (60 * server.phase)
     assert any(expected in r.getMessage() for r in caplog.records)
-    assert server._heartbeat_delay() == pytest.approx(
-        10 * (1 + server.phase))
+
+
+def test_each_host_beats_first_at_its_own_phase(db, clock, config):
+    """Hosts restarted together must not beat in lockstep: the first beat
+    comes one report_interval plus the host's phase of it after start."""
+    config.config(heartbeat_in_native_thread=False)
+    first_beat = {}
+    for host in ("node-a", "node-b", "node-c"):
+        server = service.Service.create(
+            host=host, binary="novalite-compute", db=db, clock=clock,
+            report_interval=10, periodic_enable=False)
+        start = clock.now
+        beats = []
+        server.heartbeat.report_state = functools.partial(
+            lambda seen: seen.append(clock.now), beats)
+        server.start()
+        while not beats:
+            greenthreads.cooperative_yield()
+        server.stop()
+        first_beat[host] = beats[0] - start
+        assert first_beat[host] == pytest.approx(10 * (1 + server.phase))
+    assert len(set(first_beat.values())) == 3
+
+
+def test_the_native_heartbeat_beats_through_its_own_database(db, clock,
+                                                             config):
+    """The OS thread must not share the event loop's engine (and its
+    locks): with the service's own database failing, it still beats."""
+    flaky = FlakyDatabase(db)
+    server = make_service(flaky, clock, config, report_interval=10,
+                          periodic_enable=False)
+    server.start()
+    try:
+        flaky.down = True
+        server.heartbeat.native_report_state()
+        assert not server.model_disconnected
+        assert db.service_get(server.service_id).report_count == 1
+    finally:
+        flaky.down = False
+        server.stop()
+
+
+def test_a_run_that_ends_while_the_service_stops_is_saved(db, clock,
+                                                          config):
+    release = greenthreads.new_event()
+    WORK["quarter_second"] = lambda context: release.wait()
+    server = make_service(db, clock, config, report_interval=0)
+    server.start()
+    while server.manager.current_task != "Recording.quarter_second":
+        greenthreads.cooperative_yield()
+
+    def release_soon():
+        for _ in range(3):
+            greenthreads.cooperative_yield()
+        release.send(True)
+
+    greenthreads.spawn(release_soon)
+    server.stop(graceful_timeout=30)
+    server.wait()
+    saved = {row.task: row for row in db.task_stats_get_all("node1")}
+    assert saved["quarter_second"].runs == 1
+    assert saved["quarter_second"].last_start is not None
+
+
+def test_views_of_the_running_service_know_when_ticks_come(db, clock,
+                                                           config):
+    server = make_service(db, clock, config, periodic_interval=10.0)
+    start = clock.now
+    server.periodic_tasks()
+    views = {view.name: view for view in server.periodic_runner.views()}
+    tick_task = views["every_other_tick"]
+    assert tick_task.ticks_until_next_run == 1
+    clock.now = start + 10
+    server.periodic_tasks()
+    assert tick_task.runs == 1 and tick_task.ticks_until_next_run == 2
+    assert tick_task.next_run == render.utc(
+        clock.time() - clock.now + start + 30)
+    assert tick_task.schedule == "every 2 ticks (20 s)"
+    saved = {row.task: row for row in db.task_stats_get_all("node1")}
+    assert saved["every_other_tick"].next_due == tick_task.next_run
+    assert saved["quarter_second"].next_due == views[
+        "quarter_second"].next_run

@@ -14,14 +14,15 @@
 
 import pytest
 
-from novalite import task_schedule
+from novalite.periodic import schedule as task_schedule
+from novalite.periodic import settings as task_settings
 
 
 def spacing_schedule(spacings):
     schedule = task_schedule.TaskSchedule("Owner")
     for index, spacing in enumerate(spacings):
         schedule.add("task%d" % index, None,
-                     task_schedule.TaskSettings(spacing=spacing))
+                     task_settings.TaskSettings(spacing=spacing))
     return schedule
 
 
@@ -51,7 +52,7 @@ def test_only_the_due_tasks_are_popped_whatever_their_number(count):
 def test_reconfigured_tasks_leave_no_live_duplicate():
     schedule = spacing_schedule([10] * 200)
     run_pass(schedule, 0)
-    settings = task_schedule.TaskSettings(spacing=5)
+    settings = task_settings.TaskSettings(spacing=5)
     for index in range(0, 200, 3):
         schedule.configure("task%d" % index, settings)
     due = run_pass(schedule, 5)
@@ -67,9 +68,3 @@ def test_a_pass_cut_short_puts_the_unrun_tasks_back():
     schedule.record_run(due[0], 10, 10)
     schedule.finish_pass()  # the other four never ran
     assert run_pass(schedule, 10) == ["task1", "task2", "task3", "task4"]
-
-
-def test_stats_of_a_never_anchored_task_say_it_is_due_now():
-    schedule = spacing_schedule([30])
-    row = schedule.stats(now=100.0, wall_now=5000.0)[0]
-    assert row["next_due"] == 5000.0 and row["runs"] == 0

@@ -25,16 +25,12 @@ peeks, whatever the number of tasks. Entries made stale by reconfiguration
 stay in the heaps and are dropped when they surface (a token tells).
 """
 
-import dataclasses
 import heapq
 import math
-import numbers
 import operator
-import re
 
 from novalite import exception
-
-_NAME_RE = re.compile(r"^[A-Za-z0-9_.-]+$")
+from novalite.periodic import settings as task_settings
 _by_order = operator.attrgetter("order")
 _order_of_entry = operator.itemgetter(1)
 
@@ -62,107 +58,6 @@ def _pop_until(heap, limit, popped):
         if entry[2] == entry[3].token:
             popped.append(entry)
         taken += 1
-
-
-def config_name(task_name):
-    """The name of a task in its ``[periodic_task:<name>]`` section."""
-    return task_name.lstrip("_")
-
-
-def _check_bool(name, option, value):
-    if not isinstance(value, bool):
-        raise exception.InvalidPeriodicTask(
-            name=name, reason="%s must be true or false, not %r"
-            % (option, value))
-
-
-def _check_number(name, option, value, minimum=None):
-    if (isinstance(value, bool) or not isinstance(value, numbers.Real)
-            or not math.isfinite(value)):
-        raise exception.InvalidPeriodicTask(
-            name=name, reason="%s must be a finite number of seconds, not %r"
-            % (option, value))
-    if minimum is not None and value < minimum:
-        raise exception.InvalidPeriodicTask(
-            name=name, reason="%s must be at least %s, not %r"
-            % (option, minimum, value))
-
-
-def check_task_name(name):
-    if (not isinstance(name, str) or not _NAME_RE.match(name)
-            or not config_name(name)):
-        raise exception.InvalidPeriodicTask(
-            name=repr(name), reason="a task name is letters, digits, '_', "
-            "'.' and '-', and not only underscores")
-
-
-@dataclasses.dataclass(frozen=True)
-class TaskSettings:
-    """How one task is scheduled; the decorator's defaults or the ini's.
-
-    ``spacing`` and ``ticks_between_runs`` exclude each other: with
-    neither the task runs every tick; ``spacing=0`` also means every tick
-    and a negative spacing disables the task.
-    """
-
-    spacing: float = None
-    ticks_between_runs: int = None
-    run_immediately: bool = False
-    enabled: bool = True
-    timeout: float = 0
-    external_process_ok: bool = False
-    #: True if the task runs on ticks (no spacing, or spacing 0).
-    is_tick_task: bool = dataclasses.field(init=False, compare=False,
-                                           repr=False)
-    #: Ticks skipped between runs, for a tick task.
-    ticks: int = dataclasses.field(init=False, compare=False, repr=False)
-
-    def check(self, name):
-        """Raise InvalidPeriodicTask unless every field is sound."""
-        if self.spacing is not None and self.ticks_between_runs is not None:
-            raise exception.InvalidPeriodicTask(
-                name=name, reason="ticks_between_runs and spacing exclude "
-                "each other; give one of them")
-        if self.spacing is not None:
-            _check_number(name, "spacing", self.spacing)
-        if self.ticks_between_runs is not None:
-            value = self.ticks_between_runs
-            if (isinstance(value, bool) or not isinstance(value, int)
-                    or value < 0):
-                raise exception.InvalidPeriodicTask(
-                    name=name, reason="ticks_between_runs must be a whole "
-                    "number of ticks, 0 or more, not %r" % (value,))
-        _check_number(name, "timeout", self.timeout, minimum=0)
-        for option in ("run_immediately", "enabled", "external_process_ok"):
-            _check_bool(name, option, getattr(self, option))
-        return self
-
-    def replace(self, name, **changes):
-        """A checked copy with ``changes`` applied."""
-        return dataclasses.replace(self, **changes).check(name)
-
-    def __post_init__(self):
-        # Read on every run: plain attributes, not properties.
-        object.__setattr__(self, "is_tick_task",
-                           self.spacing is None or self.spacing == 0)
-        object.__setattr__(self, "ticks", self.ticks_between_runs or 0)
-
-    def describe(self):
-        """A short human summary, as the start-up schedule log shows it."""
-        if self.spacing is not None and self.spacing < 0:
-            return "disabled (negative spacing)"
-        if not self.enabled:
-            return "disabled"
-        if self.is_tick_task:
-            what = "every tick" if not self.ticks else (
-                "every %d ticks" % (self.ticks + 1))
-        else:
-            what = "every %g s" % self.spacing
-        if self.timeout:
-            what += ", timeout %g s" % self.timeout
-        if self.run_immediately:
-            what += ", runs at the first pass"
-        return what
 
 
 class TaskState:
@@ -226,16 +121,16 @@ class TaskSchedule:
         state = self._tasks.get(name)
         if state is None:
             for candidate in self._tasks.values():
-                if config_name(candidate.name) == name:
+                if task_settings.config_name(candidate.name) == name:
                     return candidate
             raise exception.PeriodicTaskNotFound(owner=self.owner, name=name)
         return state
 
     def add(self, name, method, settings):
-        check_task_name(name)
         settings.check(name)
+        key = task_settings.config_name(name)
         for existing in self._tasks.values():
-            if config_name(existing.name) == config_name(name):
+            if task_settings.config_name(existing.name) == key:
                 raise exception.DuplicatePeriodicTask(name=name,
                                                       owner=self.owner)
         state = TaskState(name, "%s.%s" % (self.owner, name), method,
@@ -412,7 +307,8 @@ class TaskSchedule:
             pending.clear()
 
     def seconds_until_next_due(self, now):
-        """Seconds until the next spacing task is due; inf if there is none.
+        """Seconds until the next spacing task is due; inf if there is none
+        (0 while a new spacing task waits for the pass that anchors it).
 
         Tick tasks are not counted: they run when the caller ticks.
         """
@@ -426,39 +322,6 @@ class TaskSchedule:
             return math.inf
         return max(heap[0][0] - now, 0.0)
 
-    def stats(self, now, wall_now):
-        """Every task's settings and record as plain data.
-
-        Times are wall-clock seconds since the epoch, for operators.
-        """
-        to_wall = wall_now - now
-        rows = []
-        for state in self:
-            settings = state.settings
-            row = {
-                "name": state.name,
-                "full_name": state.full_name,
-                "spacing": None if settings.is_tick_task else settings.spacing,
-                "ticks_between_runs": (settings.ticks
-                                       if settings.is_tick_task else None),
-                "run_immediately": settings.run_immediately,
-                "enabled": state.active,
-                "disabled_reason": state.inactive_reason,
-                "timeout": settings.timeout,
-                "runs": state.runs,
-                "failures": state.failures,
-                "timeouts": state.timeouts,
-                "last_start": (None if state.last_start is None
-                               else state.last_start + to_wall),
-                "last_duration": state.last_duration,
-                "last_error": state.last_error,
-                "next_due": None,
-                "ticks_until_next_run": None,
-            }
-            if state.active and settings.is_tick_task:
-                row["ticks_until_next_run"] = max(state.due - self.tick, 0)
-            elif state.active:
-                row["next_due"] = (now if state.due is None else state.due
-                                   ) + to_wall
-            rows.append(row)
-        return rows
+    def ticks_left(self, state):
+        """Ticks until an active tick task next runs (1: the next tick)."""
+        return max(state.due - self.tick, 0)

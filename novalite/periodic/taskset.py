@@ -1,0 +1,155 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""TaskSet: the periodic tasks of one manager instance, and a pass over them.
+
+A pass runs the tasks that are due, in declaration order, each under its
+``timeout``; an error is logged and the other due tasks still run. Every
+run is recorded in the schedule, which also decides when the task is next
+due. Plain Python: waiting and deadlines go through the clock seam.
+"""
+
+import logging as std_logging
+
+from oslo_log import log as logging
+
+from novalite import exception
+from novalite.periodic import schedule as task_schedule
+from novalite.periodic import view as task_view
+
+LOG = logging.getLogger("novalite.manager")
+
+
+class TaskSet:
+    """The tasks of one manager, their schedule and their record.
+
+    :param owner: the class name used in ``<Class>.<task>`` log names.
+    :param clock: the clock seam (monotonic, time, wait, deadline).
+    :param run_external: run tasks marked ``external_process_ok`` here.
+    """
+
+    def __init__(self, owner, clock, run_external=True):
+        self.owner = owner
+        self.clock = clock
+        self._schedule = task_schedule.TaskSchedule(owner, run_external)
+        #: The full name of the task running now, or None.
+        self.current_task = None
+
+    def __len__(self):
+        return len(self._schedule)
+
+    @property
+    def run_external(self):
+        return self._schedule.run_external
+
+    def add(self, name, method, settings):
+        """Schedule ``method(context)`` as task ``name``.
+
+        :raises InvalidPeriodicTask: for unsound settings.
+        :raises DuplicatePeriodicTask: if the name is taken.
+        """
+        self._schedule.add(name, method, settings)
+
+    def settings(self, name):
+        """The effective TaskSettings of a task (by name or config name).
+
+        :raises PeriodicTaskNotFound: if there is no such task.
+        """
+        return self._schedule.get(name).settings
+
+    def declared(self):
+        """``{task name: the TaskSettings it was declared with}``."""
+        return {state.name: state.default_settings
+                for state in self._schedule}
+
+    def configure(self, name, settings):
+        """Give one task new settings; return True if they changed.
+
+        Unchanged settings change nothing, so re-applying a reloaded
+        configuration leaves countdowns and grids where they were.
+        """
+        state = self._schedule.get(name)
+        if state.settings == settings:
+            return False
+        self._schedule.configure(name, settings)
+        return True
+
+    def set_run_external(self, run_external):
+        self._schedule.set_run_external(run_external)
+
+    def views(self, timing=None):
+        """One TaskView per task, in declaration order (see TaskView for
+        ``timing``)."""
+        return [task_view.TaskView(state, self._schedule, self.clock, timing)
+                for state in self._schedule]
+
+    def seconds_until_next_due(self):
+        """Seconds until the next spacing task is due; inf if none is."""
+        return self._schedule.seconds_until_next_due(self.clock.monotonic())
+
+    def run_pass(self, context, raise_on_error=False, tick=True):
+        """Run the due tasks: with ``tick``, count a tick and run the tick
+        tasks whose countdown ended too.
+
+        :returns: seconds until the next spacing task is due (inf if none).
+        """
+        clock = self.clock
+        schedule = self._schedule
+        now = clock.monotonic()
+        due = schedule.pop_due(now, tick)
+        debug = LOG.isEnabledFor(std_logging.DEBUG)
+        if debug and tick:
+            for state, ticks_left in schedule.waiting_tick_tasks():
+                LOG.debug("Skipping %s, %d ticks left until next run",
+                          state.full_name, ticks_left)
+        try:
+            for state in due:
+                if debug:
+                    LOG.debug("Running periodic task %s", state.full_name)
+                now = self._run_task(state, context, raise_on_error, now)
+        finally:
+            schedule.finish_pass()
+        return schedule.seconds_until_next_due(clock.monotonic())
+
+    def _run_task(self, state, context, raise_on_error, start):
+        """Run one task, record it and return the monotonic end time."""
+        error = expired = None
+        timed_out = False
+        timeout = state.settings.timeout
+        self.current_task = state.full_name
+        try:
+            if timeout:
+                expired = exception.PeriodicTaskTimedOut(state.full_name,
+                                                         timeout)
+                with self.clock.deadline(timeout, expired):
+                    state.method(context)
+            else:
+                state.method(context)
+        except exception.PeriodicTaskTimedOut as exc:
+            if exc is not expired:
+                raise
+            timed_out = True
+        except Exception as exc:
+            error = exc
+        finally:
+            self.current_task = None
+        end = self.clock.monotonic()
+        self._schedule.record_run(state, start, end, error, timed_out)
+        if timed_out:
+            LOG.error("Periodic task %s timed out after %g s and was "
+                      "interrupted", state.full_name, timeout)
+        elif error is not None:
+            if raise_on_error:
+                raise error
+            LOG.error("Error during %s: %s", state.full_name, error,
+                      exc_info=error)
+        return end
