@@ -261,13 +261,16 @@ def test_postgresql_cut_for_30_seconds_and_restored(tmp_path, state_path,
 
     name = "novalite_fault_%d" % os.getpid()
     admin_url = test_database.SERVERS["postgresql"] % "postgres"
+    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
     try:
-        admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
         with admin.connect() as connection:
             connection.execute(sa.text("DROP DATABASE IF EXISTS %s WITH "
                                        "(FORCE)" % name))
             connection.execute(sa.text("CREATE DATABASE %s" % name))
     except Exception as exc:
+        admin.dispose()
+        if not test_database.server_unreachable(exc):
+            raise
         pytest.skip("PostgreSQL is not reachable at 127.0.0.1:5432: %s"
                     % str(exc)[:120])
     proxy = tcp_proxy.TcpProxy(("127.0.0.1", 5432))
