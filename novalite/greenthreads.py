@@ -205,3 +205,24 @@ def time_limit(seconds):
     """A context manager that silently leaves its body after ``seconds``
     (None: no limit), at the first point where the body yields."""
     return eventlet.Timeout(seconds, False)
+
+
+def current():
+    """The greenthread running now."""
+    return greenlet.getcurrent()
+
+
+def call_from_hub(function, *args):
+    """Call ``function(*args)`` from the event loop itself, as soon as the
+    running greenthread yields; there ``thread.throw(exc)`` raises ``exc``
+    in a greenthread where it waits."""
+    eventlet.hubs.get_hub().schedule_call_global(0, function, *args)
+
+
+def start_native_thread(function, name):
+    """Run ``function`` in a daemon OS thread (not a greenthread), for
+    work that may block in the kernel without stopping the event loop."""
+    thread = _native_threading.Thread(target=function, name=name,
+                                      daemon=True)
+    thread.start()
+    return thread

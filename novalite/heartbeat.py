@@ -27,12 +27,17 @@ import traceback
 
 from oslo_log import log as oslo_logging
 
+from novalite import config
 from novalite.db import api as db_api
 from novalite.db import models
 from novalite import greenthreads
 from novalite import loopingcall
 
 LOG = oslo_logging.getLogger(__name__)
+
+#: How many report_intervals a recently beaten row is watched at start-up:
+#: a live twin beats within one, whatever its phase.
+TWIN_WATCH = 1.2
 
 
 def last_heartbeat(service):
@@ -66,6 +71,36 @@ class Heartbeat:
         self.relay = None
         self.own_db = None
         self._native = None
+
+    def refuse_a_live_twin(self):
+        """Refuse to start beside another live daemon with this host name.
+
+        A host name is an identity: two daemons with one name double the
+        heartbeats, fight over the task statistics and both reconcile the
+        same instances. A row that beat recently may be a twin's or the
+        last beat of this daemon before a crash; watching it for a little
+        longer than one ``report_interval`` tells the two apart, so that a
+        restart after ``kill -9`` or a power loss is delayed by about one
+        interval and never refused.
+
+        :raises ConfigError: if the row's heartbeat advances meanwhile.
+        """
+        service = self.service
+        row = service.db.service_get_by_host_and_binary(service.host,
+                                                        service.binary)
+        if row is None or not is_up(row, service.conf.service_down_time):
+            return
+        watch = service.report_interval * TWIN_WATCH
+        LOG.info("%s on %s beat %s ago; watching its row for %g s to tell "
+                 "a live twin from a stale row", service.binary,
+                 service.host, models.utcnow() - last_heartbeat(row), watch)
+        service.clock.wait(greenthreads.new_event(), watch)
+        again = service.db.service_get(row.id)
+        if again is not None and again.report_count != row.report_count:
+            raise config.ConfigError(
+                "[DEFAULT] host", "%s on %s is already running: its "
+                "heartbeat advanced while this one started; give each "
+                "daemon its own host name" % (service.binary, service.host))
 
     def start(self, interval, initial_delay):
         """Start beating; return the timers the service waits on."""

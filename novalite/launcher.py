@@ -20,6 +20,7 @@ from oslo_log import log as logging
 
 from novalite import conf as novalite_conf
 from novalite import config
+from novalite import early_signals
 from novalite import greenthreads
 from novalite import reports
 from novalite import systemd
@@ -40,7 +41,13 @@ class Launcher:
     * SIGTERM, SIGINT: stop gracefully; ``wait()`` returns 0.
     * SIGHUP: ``service.reset()``, which re-reads and applies the service's
       own configuration; a bad file changes nothing.
-    * SIGUSR2: write a Guru Meditation Report to stderr.
+    * SIGUSR2: write a Guru Meditation Report to stderr (or ``log_dir``).
+
+    Signals are served from before ``service.start()``: SIGTERM or SIGINT
+    during start-up (a database that does not answer, say) interrupts it
+    and the service stops; a SIGHUP then is applied once start-up is done.
+    SIGHUP and SIGUSR2 received before the launcher existed (held by
+    ``novalite.early_signals``) are served the same way.
     """
 
     STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
@@ -53,12 +60,23 @@ class Launcher:
         self._read_fd = self._write_fd = None
         self._previous_handlers = {}
         self._previous_wakeup_fd = -1
+        self._starting = None
+        self._reload_when_started = False
 
     def start(self):
+        """Start the service with its signals served."""
         self._install_signal_handlers()
         reports.register(self.service.periodic_runner)
-        self.service.start()
+        self._starting = greenthreads.current()
         greenthreads.spawn(self._serve_signals)
+        try:
+            self.service.start()
+        except StartupInterrupted as exc:
+            LOG.info("Caught %s during start-up", exc)
+        finally:
+            self._starting = None
+        if self._reload_when_started and not self._stopped.ready():
+            self.reload()
 
     def wait(self):
         """Block until a stop signal; stop the service; return 0."""
@@ -77,6 +95,9 @@ class Launcher:
         for signum in self.HANDLED:
             self._previous_handlers[signum] = signal.signal(
                 signum, _wake_only)
+        held = early_signals.take()
+        if held:
+            os.write(self._write_fd, bytes(held))
 
     def _restore_signal_handlers(self):
         for signum, handler in self._previous_handlers.items():
@@ -94,12 +115,21 @@ class Launcher:
                 continue
             for signum in self.STOP_SIGNALS:
                 if signum in received:
-                    self._stopped.send(signal.Signals(signum).name)
+                    name = signal.Signals(signum).name
+                    self._stopped.send(name)
+                    greenthreads.call_from_hub(self._interrupt_start, name)
                     return
             if signal.SIGHUP in received:
-                self.reload()
+                if self._starting is not None:
+                    self._reload_when_started = True
+                else:
+                    self.reload()
             if signal.SIGUSR2 in received:
-                reports.write(self.service.binary)
+                reports.write(self.service.binary, self.conf.log_dir)
+
+    def _interrupt_start(self, name):
+        if self._starting is not None:
+            self._starting.throw(StartupInterrupted(name))
 
     def reload(self):
         """Re-read the configuration; keep the running one if it is bad."""
@@ -114,6 +144,14 @@ class Launcher:
             LOG.exception("Reload failed; the previous configuration stays "
                           "in force")
         systemd.ready()
+
+
+class StartupInterrupted(BaseException):
+    """Raised in the starting service by SIGTERM or SIGINT.
+
+    A BaseException, so that no ``except Exception`` on the way (a
+    database retry, say) swallows it.
+    """
 
 
 def _wake_only(signum, frame):

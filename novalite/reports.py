@@ -16,8 +16,17 @@ SIGUSR2 writes it to stderr: threads, green threads, configuration, and a
 table of every periodic task with its schedule and record.
 """
 
+import functools
+import os
+import sys
+
+from oslo_log import log as logging
+
+from novalite import greenthreads
 from novalite.periodic import render
 from novalite import version
+
+LOG = logging.getLogger(__name__)
 
 # oslo.reports is imported on the first SIGUSR2 only: most daemons never
 # get one, and the import costs start-up time and memory.
@@ -53,7 +62,12 @@ def register(periodic_runner):
 
 
 def write(service_name, log_dir=None):
-    """Write a report: to a file in ``log_dir``, or to stderr."""
+    """Write a report: to a file in ``log_dir``, or to stderr.
+
+    Never blocks the service: the report is written to stderr from an OS
+    thread, and while an earlier report is still stuck there (a pipe that
+    nobody reads) a new one is dropped with a warning instead of queued.
+    """
     from oslo_reports import guru_meditation_report as gmr
     from oslo_reports.models import with_default_views
     from oslo_reports.views.text import generic as text_views
@@ -69,4 +83,40 @@ def write(service_name, log_dir=None):
         persistent_sections = [("Periodic Tasks", section(periodic_runner))
                                for periodic_runner in _runners]
 
-    Report.handle_signal(version.VersionInfo, service_name, log_dir, None)
+    if log_dir:
+        Report.handle_signal(version.VersionInfo, service_name, log_dir, None)
+        return
+    _STDERR.write(Report(version.VersionInfo).run() + "\n")
+
+
+class _StderrWriter:
+    """Writes one report at a time to stderr from an OS thread."""
+
+    def __init__(self):
+        self._busy = False
+
+    def write(self, text):
+        if self._busy:
+            LOG.warning("Guru Meditation Report dropped: the previous one "
+                        "is still being written to stderr (is anything "
+                        "reading it?); set log_dir to write reports to "
+                        "files")
+            return
+        self._busy = True
+        greenthreads.start_native_thread(
+            functools.partial(self._write_all, text.encode()),
+            name="novalite-report")
+
+    def _write_all(self, data):
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(sys.stderr.fileno(), view):]
+        except OSError:
+            # stderr is closed or gone: there is nowhere to say so.
+            return
+        finally:
+            self._busy = False
+
+
+_STDERR = _StderrWriter()

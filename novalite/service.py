@@ -137,6 +137,7 @@ class Service:
                  {"topic": self.topic, "host": self.host,
                   "version": version.version_info.version_string()})
         migration.prepare(self.db.engine)
+        self.heartbeat.refuse_a_live_twin()
         self.manager.init_host()
         self.service_id = self.db.service_get_or_create(
             self.host, self.binary, self.topic).id
@@ -155,6 +156,10 @@ class Service:
                 self.periodic_fuzzy_delay * self.phase))
         self.manager.post_start_hook()
         systemd.ready("%s running on %s" % (self.binary, self.host))
+        LOG.info("%(binary)s on %(host)s is ready (eventlet, %(database)s "
+                 "database, standalone)",
+                 {"binary": self.binary, "host": self.host,
+                  "database": self.db.engine.url.get_backend_name()})
 
     @property
     def phase(self):

@@ -10,6 +10,11 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
-"""Console commands. Importing this package monkey-patches first."""
+"""Console commands. Importing this package holds SIGHUP and SIGUSR2
+(``novalite.early_signals``), then monkey-patches, before anything else."""
 
-from novalite import monkey_patch  # noqa: F401
+from novalite import early_signals
+
+early_signals.hold()
+
+from novalite import monkey_patch  # noqa: E402,F401,I100

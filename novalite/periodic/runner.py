@@ -114,7 +114,12 @@ class PeriodicRunner:
         finally:
             self._pass_started = None
             while self._after_pass:
-                self._after_pass.pop(0)()
+                action, what = self._after_pass.pop(0)
+                try:
+                    action()
+                except Exception:
+                    LOG.exception("What waited for the periodic pass to "
+                                  "end failed (%s)", what)
             self.save_stats()
         now = clock.monotonic()
         wait = max(min(idle, self._next_tick_at - now), 0.0)
@@ -134,7 +139,7 @@ class PeriodicRunner:
             return
         LOG.info("A periodic pass is running (%s); %s when it ends",
                  self.tasks.current_task or "between tasks", what)
-        self._after_pass.append(action)
+        self._after_pass.append((action, what))
 
     def check_stall(self):
         """Log when the running pass has taken another threshold's time."""

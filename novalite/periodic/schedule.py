@@ -67,7 +67,8 @@ class TaskState:
                  "default_settings",
                  "active", "inactive_reason", "anchor", "due", "token",
                  "runs", "failures", "timeouts", "last_start",
-                 "last_duration", "last_error")
+                 "last_duration", "last_error", "failing_runs",
+                 "same_error_runs")
 
     def __init__(self, name, full_name, method, order, settings):
         self.name = name
@@ -87,6 +88,8 @@ class TaskState:
         self.last_start = None
         self.last_duration = None
         self.last_error = None
+        self.failing_runs = 0
+        self.same_error_runs = 0
 
 
 class TaskSchedule:
@@ -273,11 +276,19 @@ class TaskSchedule:
         state.last_start = start
         state.last_duration = end - start
         if timed_out or error is not None:
+            message = ("timed out after %g s" % state.settings.timeout
+                       if timed_out else
+                       "%s: %s" % (type(error).__name__, error))
+            if state.failing_runs and message == state.last_error:
+                state.same_error_runs += 1
+            else:
+                state.same_error_runs = 1
             state.failures += 1
+            state.failing_runs += 1
             state.timeouts += timed_out
-            state.last_error = ("timed out after %g s" % state.settings.timeout
-                                if timed_out else
-                                "%s: %s" % (type(error).__name__, error))
+            state.last_error = message
+        else:
+            state.failing_runs = state.same_error_runs = 0
         if not state.active:
             return
         settings = state.settings

@@ -64,6 +64,8 @@ class TaskView:
     last_duration = property(lambda self: self._state.last_duration,
                              doc="seconds the last run took")
     last_error = property(lambda self: self._state.last_error)
+    failing_runs = property(lambda self: self._state.failing_runs,
+                            doc="failed runs in a row up to the last run")
 
     @property
     def schedule(self):

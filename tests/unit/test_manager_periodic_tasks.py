@@ -194,6 +194,48 @@ def test_an_error_is_logged_and_the_other_tasks_still_run(clock, debug_log):
     assert errors[0].exc_info and errors[0].exc_info[0] is ValueError
 
 
+def test_a_task_failing_every_run_logs_its_traceback_once(clock,
+                                                          debug_log):
+    """A task that fails on every run must not log the same traceback
+    each time (158 MB in five minutes in the soak): the traceback at the
+    first failure and when the error changes, then one line with a count,
+    and one line when the task works again."""
+    mgr = make_manager(clock, flaky={})
+    error = ValueError("disk on fire")
+
+    def fail():
+        raise error
+
+    mgr.work["flaky"] = fail
+    for _ in range(4):
+        mgr.periodic_tasks(None)
+    error = OSError("disk gone")
+    mgr.periodic_tasks(None)
+    mgr.periodic_tasks(None)
+    mgr.work["flaky"] = lambda: None
+    mgr.periodic_tasks(None)
+    mgr.periodic_tasks(None)
+    lines = [(r.getMessage(), bool(r.exc_info)) for r in debug_log.records
+             if "Recorder.flaky" in r.getMessage()
+             and not r.getMessage().startswith("Running")]
+    assert lines == [
+        ("Error during Recorder.flaky: disk on fire", True),
+        ("Error during Recorder.flaky: disk on fire (the same error 2 times "
+         "in a row; its traceback was logged the first time)", False),
+        ("Error during Recorder.flaky: disk on fire (the same error 3 times "
+         "in a row; its traceback was logged the first time)", False),
+        ("Error during Recorder.flaky: disk on fire (the same error 4 times "
+         "in a row; its traceback was logged the first time)", False),
+        ("Error during Recorder.flaky: disk gone", True),
+        ("Error during Recorder.flaky: disk gone (the same error 2 times in "
+         "a row; its traceback was logged the first time)", False),
+        ("Periodic task Recorder.flaky ran without error again, after "
+         "OSError: disk gone", False),
+    ]
+    view = mgr.periodic_task_views()[0]
+    assert view.failures == 6 and view.failing_runs == 0
+
+
 def test_raise_on_error_raises_and_keeps_the_record(clock):
     mgr = Failing(host="h", clock=clock)
     with pytest.raises(ValueError, match="disk on fire"):
