@@ -1,0 +1,64 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""Every ini example an operator may paste is one the daemon accepts.
+
+oslo.config reads everything after ``=`` as the value, so an inline
+comment makes a pasted example fail; this runs each example through the
+daemon's own start-up check and task sections.
+"""
+
+import pathlib
+import re
+
+from oslo_config import cfg
+import pytest
+
+from novalite.compute import manager as compute_manager
+from novalite import config
+from novalite.periodic import sections
+
+REPO = pathlib.Path(__file__).resolve().parents[2]
+_INI_BLOCK = re.compile(r"```ini\n(.*?)```", re.S)
+
+
+def _examples():
+    found = [pytest.param(REPO / "etc" / "compute.conf", None,
+                          id="etc/compute.conf")]
+    for document in [REPO / "README.md"] + sorted(
+            (REPO / "docs").glob("*.md")):
+        text = document.read_text()
+        for number, block in enumerate(_INI_BLOCK.findall(text), 1):
+            found.append(pytest.param(
+                document, block, id="%s#%d" % (document.name, number)))
+    return found
+
+
+@pytest.mark.parametrize("source, block", _examples())
+def test_the_example_is_accepted_as_written(tmp_path, source, block):
+    base = tmp_path / "base.conf"
+    base.write_text("[DEFAULT]\nstate_path = %s\n" % (tmp_path / "state"))
+    example = source
+    if block is not None:
+        example = tmp_path / "example.conf"
+        example.write_text(block)
+    files = [str(base), str(example)]
+    conf = cfg.ConfigOpts()
+    config.parse_args(["novalite-compute", "--config-file", files[0],
+                       "--config-file", files[1]], conf=conf,
+                      default_config_files=[])
+    manager = compute_manager.ComputeManager(host="docs", conf=conf)
+    sections.effective_settings(manager.periodic, files)
+
+
+def test_the_readme_has_examples_to_check():
+    assert len(_examples()) >= 2
