@@ -19,15 +19,25 @@ a bad value, an unknown option or section, a task section for a task the
 manager lacks, ``spacing`` together with ``ticks_between_runs``. The
 first problem becomes one ConfigError line naming the file, section and
 option; the command turns it into exit status 78 (EX_CONFIG).
+
+Hostile values are refused the same way: a number that is not finite or
+out of its documented range, a host name that is not one, a config path
+that is not a readable regular file of sensible size, a config directory
+that cannot be listed.
 """
 
 import argparse
 import glob
+import math
 import os
+import socket
+import stat
 import sys
 
 from oslo_config import cfg
+from oslo_config import types
 from oslo_log import log as logging
+import sqlalchemy as sa
 
 from novalite import conf as novalite_conf
 from novalite.conf import periodic_task as task_conf
@@ -37,6 +47,12 @@ from novalite import version
 
 EX_CONFIG = 78
 CONF = novalite_conf.CONF
+LOG = logging.getLogger(__name__)
+
+#: A config file larger than this is refused before it is read.
+MAX_FILE_SIZE = 1024 * 1024
+#: Values longer than this are shortened in error lines.
+_SHOWN_LENGTH = 60
 
 _TASK_OPTS = {opt.name: opt for opt in task_conf.task_opts}
 
@@ -97,10 +113,35 @@ def _files_named_by(args, default_config_files):
     known, _ = parser.parse_known_args(args)
     files = list(known.config_file or default_config_files or [])
     for directory in known.config_dir or []:
-        if not os.path.isdir(directory):
-            raise ConfigError(directory, "config directory not found")
-        files.extend(sorted(glob.glob(os.path.join(directory, "*.conf"))))
+        files.extend(config_dir_files(directory))
     return files
+
+
+def config_dir_files(directory):
+    """The ``*.conf`` files of ``directory``, as oslo.config reads them.
+
+    oslo.config skips a directory it cannot list as if it were empty;
+    here it is refused.
+    """
+    try:
+        mode = os.stat(directory).st_mode
+    except FileNotFoundError:
+        raise ConfigError(directory, "config directory not found")
+    except OSError as exc:
+        raise ConfigError(directory, "config directory cannot be read (%s)"
+                          % _strerror(exc))
+    if not stat.S_ISDIR(mode):
+        raise ConfigError(directory, "is not a directory")
+    try:
+        os.listdir(directory)
+    except OSError as exc:
+        raise ConfigError(directory, "config directory cannot be read (%s)"
+                          % _strerror(exc))
+    return sorted(glob.glob(os.path.join(directory, "*.conf")))
+
+
+def _strerror(exc):
+    return (exc.strerror or str(exc)).lower()
 
 
 def config_files(conf):
@@ -111,8 +152,35 @@ def config_files(conf):
                  or getattr(conf, "default_config_files", None) or [])
     for directory in (getattr(conf, "config_dir", None)
                       or getattr(conf, "default_config_dirs", None) or []):
-        files.extend(sorted(glob.glob(os.path.join(directory, "*.conf"))))
+        files.extend(config_dir_files(directory))
     return files
+
+
+_FILE_KINDS = ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a character device"),
+               (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"))
+
+
+def _check_file(path):
+    """Refuse, before opening it, what cannot be a config file: a path
+    that does not resolve (a symlink loop), a directory, a FIFO (reading
+    would hang), a device (``/dev/zero`` never ends) or a huge file."""
+    try:
+        status = os.stat(path)
+    except FileNotFoundError:
+        raise ConfigError(path, "config file not found")
+    except OSError as exc:
+        raise ConfigError(path, "config file cannot be read (%s)"
+                          % _strerror(exc))
+    if stat.S_ISDIR(status.st_mode):
+        raise ConfigError(path, "is a directory, not a config file")
+    if not stat.S_ISREG(status.st_mode):
+        kind = next((name for test, name in _FILE_KINDS
+                     if test(status.st_mode)), "not a file")
+        raise ConfigError(path, "is %s, not a regular config file" % kind)
+    if status.st_size > MAX_FILE_SIZE:
+        raise ConfigError(path, "is %d bytes; a config file has at most "
+                                "%d (1 MiB)" % (status.st_size,
+                                                MAX_FILE_SIZE))
 
 
 def read_files(files):
@@ -122,6 +190,7 @@ def read_files(files):
     """
     parsed = []
     for path in files:
+        _check_file(path)
         sections = {}
         try:
             cfg.ConfigParser(path, sections).parse()
@@ -137,6 +206,9 @@ def read_files(files):
         except cfg.ParseError as exc:
             raise ConfigError(path, "cannot parse line %s: %s"
                               % (exc.lineno, exc.msg))
+        except OSError as exc:
+            raise ConfigError(path, "config file cannot be read (%s)"
+                              % _strerror(exc))
         parsed.append((path, sections))
     return parsed
 
@@ -170,9 +242,49 @@ def check_value(where, opt, value, substitutes=True):
     if substitutes and "$" in value:
         return
     try:
-        opt.type(value)
+        typed = opt.type(value)
     except (ValueError, TypeError) as exc:
-        raise ConfigError(where, "invalid value %r: %s" % (value, exc))
+        raise ConfigError(where, "invalid value %s: %s"
+                          % (shown(value), _out_of_range(opt, value) or exc))
+    if isinstance(typed, float) and not math.isfinite(typed):
+        raise ConfigError(where, "invalid value %s: not a finite number"
+                          % shown(value))
+
+
+def shown(value):
+    """``repr(value)``, shortened if long: for one readable error line."""
+    if isinstance(value, str) and len(value) > _SHOWN_LENGTH:
+        return "%r... (%d characters)" % (value[:_SHOWN_LENGTH], len(value))
+    return repr(value)
+
+
+def _number_text(number):
+    if isinstance(number, float) and number.is_integer() \
+            and abs(number) < 1e15:
+        return "%d" % number
+    if isinstance(number, int) and abs(number) >= 1e15:
+        return "%.3g" % number
+    return str(number)
+
+
+def _out_of_range(opt, value):
+    """'not between MIN and MAX' if ``value`` is a number out of the range
+    of ``opt``; None for any other problem."""
+    kind = opt.type
+    if not isinstance(kind, types.Number) or kind.choices is not None:
+        return None
+    try:
+        number = kind.num_type(str(value).strip())
+    except (ValueError, TypeError, OverflowError):
+        return None
+    low = "" if kind.min is None else _number_text(kind.min)
+    high = "" if kind.max is None else _number_text(kind.max)
+    if low and high:
+        return "%s is not between %s and %s" % (_number_text(number), low,
+                                                 high)
+    if low:
+        return "%s is less than %s" % (_number_text(number), low)
+    return "%s is more than %s" % (_number_text(number), high)
 
 
 def check_files(files, conf):
@@ -209,10 +321,17 @@ def check_values(conf):
         group = conf if group_name == "DEFAULT" else conf[group_name]
         for opt in set(opts.values()):
             try:
-                getattr(group, opt.dest)
+                value = getattr(group, opt.dest)
             except (cfg.Error, ValueError) as exc:
                 raise ConfigError("[%s] %s" % (group_name, opt.dest),
                                   str(exc).replace("\n", " "))
+            if isinstance(value, float) and not math.isfinite(value):
+                raise ConfigError("[%s] %s" % (group_name, opt.dest),
+                                  "%r is not a finite number" % value)
+    if conf.host is None:
+        raise ConfigError("[DEFAULT] host", "unset, and this machine's "
+                          "hostname %s is not a valid host name: set host"
+                          % shown(socket.gethostname()))
     try:
         db_api.check_url(db_api.connection_url(conf))
     except exception.DatabaseError as exc:
@@ -224,6 +343,42 @@ def check_values(conf):
             "%g is not less than service_down_time (%g): the service "
             "would always look down" % (conf.report_interval,
                                         conf.service_down_time))
+
+
+def warn_about_exposed_password(conf=CONF):
+    """Log one WARNING if a config file that holds the database password
+    (a ``[database] connection`` URL with one) can be read by every user
+    of this machine (mode o+r). Call it once, after logging is set up; it
+    never fails."""
+    exposed = []
+    try:
+        files = config_files(conf)
+    except ConfigError:
+        return []
+    for path in files:
+        try:
+            mode = os.stat(path).st_mode
+            if not mode & stat.S_IROTH:
+                continue
+            [(_path, sections)] = read_files([path])
+        except (ConfigError, OSError):
+            continue
+        urls = sections.get("database", {}).get("connection", [])
+        if any(_has_password(url) for url in urls):
+            exposed.append("%s (mode %04o)" % (path, stat.S_IMODE(mode)))
+    if exposed:
+        LOG.warning("%s: readable by every user of this machine, and "
+                    "holds the database password ([database] connection); "
+                    "make it unreadable to others (chmod o-r)",
+                    ", ".join(exposed))
+    return exposed
+
+
+def _has_password(url):
+    try:
+        return bool(sa.engine.make_url(url.strip()).password)
+    except Exception:  # not a URL: check_values refused it already
+        return False
 
 
 def _check_logging(conf):

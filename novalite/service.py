@@ -35,6 +35,7 @@ from novalite import conf as novalite_conf
 from novalite import config
 from novalite import context
 from novalite.db import api as db_api
+from novalite.db import file_guard
 from novalite.db import migration
 from novalite import exception
 from novalite import greenthreads
@@ -87,6 +88,8 @@ class Service:
             store=functools.partial(self.db.task_stats_save, host, binary))
         self.timers = []
         self._watchdog = None
+        self._database_file = file_guard.FileGuard(self.db.engine)
+        self._reopening = False
 
     def __getattr__(self, key):
         manager = self.__dict__.get("manager")
@@ -137,6 +140,7 @@ class Service:
                  {"topic": self.topic, "host": self.host,
                   "version": version.version_info.version_string()})
         migration.prepare(self.db.engine)
+        self._database_file.remember()
         self.heartbeat.refuse_a_live_twin()
         self.manager.init_host()
         self.service_id = self.db.service_get_or_create(
@@ -238,8 +242,42 @@ class Service:
         """The heartbeat saw the event loop run: report a stalled periodic
         pass, and tell systemd's watchdog."""
         self.periodic_runner.check_stall()
+        self._reopen_a_lost_database_file()
         if self._watchdog:
             systemd.watchdog()
+
+    def _reopen_a_lost_database_file(self):
+        """If the SQLite file was deleted, replaced or truncated under the
+        service, say so loudly and start again on the file now at its path
+        (migrated afresh if it is new), instead of writing on into a file
+        nobody can see. Done between periodic passes, when no task holds
+        a connection to the lost file."""
+        what = self._database_file.changed()
+        if what is None or self._reopening:
+            return
+        self._reopening = True
+        LOG.error("The SQLite database %s was %s while %s ran; reopening "
+                  "it (what was written since is lost)",
+                  self._database_file.path, what, self.binary)
+        self.periodic_runner.when_idle(self._reopen_database,
+                                       "the database is reopened")
+
+    def _reopen_database(self):
+        self.db.dispose()
+        self._database_file.forget_journal()
+        try:
+            migration.prepare(self.db.engine)
+        except Exception:
+            LOG.exception("Could not recreate the SQLite database %s; "
+                          "trying again at the next heartbeat",
+                          self._database_file.path)
+        else:
+            self._database_file.remember()
+            self.periodic_runner.forget_saved_stats()
+            LOG.warning("Reopened the SQLite database %s",
+                        self._database_file.path)
+        finally:
+            self._reopening = False
 
     # Configuration ----------------------------------------------------------
 

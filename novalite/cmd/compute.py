@@ -12,7 +12,6 @@
 
 """novalite-compute: the compute service daemon."""
 
-import os
 import sys
 
 from oslo_log import log as logging
@@ -24,27 +23,17 @@ from novalite import service
 
 CONF = conf.CONF
 
-#: Bits the daemon never grants: write for the group, anything for others.
-PRIVATE_UMASK = 0o027
-
 
 @common.explained_errors
 def main():
-    keep_files_private()
+    common.keep_files_private()
     config.parse_args(sys.argv)
     logging.setup(CONF, "novalite")
+    config.warn_about_exposed_password(CONF)
     server = service.Service.create(binary="novalite-compute",
                                     topic="compute")
     service.serve(server)
     return service.wait()
-
-
-def keep_files_private():
-    """Files and directories the daemon creates (the state directory, the
-    SQLite database and its journal, the log) are never readable by
-    others, whatever umask it was started with: they hold the instances'
-    records and, in the log, what the operator configured."""
-    os.umask(os.umask(0) | PRIVATE_UMASK)
 
 
 if __name__ == "__main__":

@@ -21,19 +21,24 @@
     novalite-manage [--config-file FILE] task list [--host H]
 
 Tables are aligned for people; ``--format json`` prints them for scripts.
+A control character in a value (an escape sequence in a host name or a
+reason) is printed escaped, ``\x1b``, never raw.
 """
 
 import datetime
 import json
 import os
 import sys
+import unicodedata
 
 import sqlalchemy as sa
 
 from novalite.cmd import common
+from novalite import early_signals
 from novalite.compute import power_state
 from novalite import conf
 from novalite.conf import manage as manage_conf
+from novalite.conf import values as conf_values
 from novalite import config
 from novalite.db import api as db_api
 from novalite.db import migration
@@ -49,6 +54,16 @@ class CommandError(Exception):
     """A request the database cannot answer; one line, exit status 1."""
 
 
+def escaped(text):
+    """``text`` with every control, format or unassigned character (ESC,
+    newline, a bidi override...) written as its escape, repr-style:
+    nothing a terminal would act on."""
+    return "".join(
+        char.encode("unicode_escape").decode("ascii")
+        if unicodedata.category(char).startswith("C") else char
+        for char in text)
+
+
 def _format_value(value):
     if value is None:
         return "-"
@@ -56,7 +71,7 @@ def _format_value(value):
         return render.timestamp(value)
     if isinstance(value, float):
         return "%.3f" % value
-    return str(value)
+    return escaped(str(value))
 
 
 def print_table(columns, rows, output_format):
@@ -148,7 +163,7 @@ class ServiceCommands:
         if service is None:
             raise CommandError("no service %s on host %s" % (binary, host))
         db.service_update(service.id, **values)
-        print("%s on %s is %s" % (binary, host, "disabled"
+        print("%s on %s is %s" % (escaped(binary), host, "disabled"
                                   if values["disabled"] else "enabled"))
 
 
@@ -271,8 +286,22 @@ def add_command_parsers(subparsers):
                                                **options)
 
 
+def check_host_arguments(arguments):
+    """Raise CommandError unless the ``host`` argument, if any, is a host
+    name: a bad one is a clear line, not a database error."""
+    host = arguments.get("host")
+    if host is None:
+        return
+    try:
+        conf_values.check_host_name(host)
+    except ValueError as exc:
+        raise CommandError("invalid host %s: %s" % (config.shown(host), exc))
+
+
 @common.explained_errors
 def main():
+    early_signals.release()
+    common.keep_files_private()
     manage_conf.register_cli_opts(CONF, add_command_parsers)
     config.parse_args(sys.argv)
     category = CONF.category
@@ -280,9 +309,10 @@ def main():
     arguments = {_param(flags): getattr(category, _dest(flags))
                  for flags, _ in actions[category.action]}
     try:
+        check_host_arguments(arguments)
         return getattr(command_class(), category.action)(**arguments) or 0
     except (CommandError, exception.InstanceNotFound) as exc:
-        print("%s: %s" % (os.path.basename(sys.argv[0]), exc),
+        print("%s: %s" % (os.path.basename(sys.argv[0]), escaped(str(exc))),
               file=sys.stderr)
         return 1
 

@@ -14,6 +14,8 @@
 
 from oslo_config import cfg
 
+from novalite.conf import values
+
 compute_opts = [
     cfg.StrOpt("compute_driver",
                default="fake",
@@ -44,22 +46,28 @@ Related options:
     cfg.FloatOpt("running_deleted_instance_timeout",
                  default=0,
                  min=0,
+                 max=values.ONE_YEAR,
                  help="""
 Seconds an instance must have been deleted before
-``running_deleted_instance_action`` applies to it.
+``running_deleted_instance_action`` applies to it, from 0 to 31536000 (one
+year).
 """),
     cfg.FloatOpt("reclaim_instance_interval",
                  default=0,
+                 min=-values.ONE_YEAR,
+                 max=values.ONE_YEAR,
                  help="""
-Seconds a soft-deleted instance is kept before it is destroyed. 0 or less
-deletes at once and disables the reclaim task.
+Seconds a soft-deleted instance is kept before it is destroyed, from
+-31536000 to 31536000 (one year). 0 or less deletes at once and disables
+the reclaim task.
 """),
     cfg.FloatOpt("remove_unused_original_minimum_age_seconds",
                  default=86400,
                  min=0,
+                 max=values.ONE_YEAR,
                  help="""
 Seconds an unused base image must be old before the image cache manager
-removes it.
+removes it, from 0 to 31536000 (one year).
 """),
 ]
 

@@ -44,6 +44,32 @@ Connections kept open to a server database.
                  help="""
 Seconds to wait for a free connection of the pool before failing.
 """),
+    cfg.FloatOpt("connect_timeout",
+                 default=10.0,
+                 min=0.5,
+                 max=300.0,
+                 help="""
+Seconds to wait for a server database to accept a connection and answer its
+greeting and authentication before giving up.
+
+A server that accepts the connection and never answers (a hung server, a
+half-open firewall) then fails the start-up or the command with one line and
+exit status 69 (EX_UNAVAILABLE) instead of hanging. Not used by SQLite.
+"""),
+    cfg.FloatOpt("statement_timeout",
+                 default=60.0,
+                 min=1.0,
+                 max=3600.0,
+                 help="""
+Seconds to wait for the answer to one statement before giving up.
+
+On a server database, the longest wait for the server to answer (a
+connection that times out is dropped and the statement fails; a statement
+may have run on the server). On SQLite, the longest wait for a lock another
+connection or process holds on the file: the wait is a series of short
+tries with the event loop running between them, so the heartbeat, the
+other tasks and a stop signal are served while it lasts.
+"""),
 ]
 
 

@@ -12,15 +12,16 @@
 
 """Options that say who this host is."""
 
-import socket
-
 from oslo_config import cfg
 
+from novalite.conf import values
+
 netconf_opts = [
-    cfg.StrOpt("host",
-               default=socket.gethostname(),
-               sample_default="<current_hostname>",
-               help="""
+    cfg.Opt("host",
+            type=values.HostName(),
+            default=values.this_host(),
+            sample_default="<current_hostname>",
+            help="""
 Name of this host, as the scheduler and the ``services`` table know it.
 
 Must be unique among the services of one deployment and must not change
@@ -28,7 +29,9 @@ while instances live on the host: a new name looks like a new, empty host.
 
 Possible values:
 
-* A hostname, FQDN or any other string unique in the deployment.
+* A hostname or FQDN unique in the deployment: letters, digits, ``-``,
+  ``_`` and ``.``, labels of at most 63 characters, at most 255 in all.
+  Unset: this machine's hostname (if it is such a name).
 """),
 ]
 

@@ -22,19 +22,25 @@ their defaults.
 
 from oslo_config import cfg
 
+from novalite.conf import values
+
 SECTION_PREFIX = "periodic_task:"
 
 task_opts = [
     cfg.FloatOpt("spacing",
+                 min=-values.ONE_YEAR,
+                 max=values.ONE_YEAR,
                  help="""
-Seconds between two runs of the task. 0 runs it every tick; a negative
-value disables it. Excludes ``ticks_between_runs``.
+Seconds between two runs of the task, from -31536000 to 31536000 (one
+year). 0 runs it every tick; a negative value disables it. Excludes
+``ticks_between_runs``.
 """),
     cfg.IntOpt("ticks_between_runs",
                min=0,
+               max=values.MAX_TICKS,
                help="""
-Ticks skipped between two runs: the task runs every (N+1)th tick of
-``periodic_interval``. Excludes ``spacing``.
+Ticks skipped between two runs, from 0 to 1000000: the task runs every
+(N+1)th tick of ``periodic_interval``. Excludes ``spacing``.
 """),
     cfg.BoolOpt("run_immediately",
                 help="""
@@ -46,7 +52,9 @@ False keeps the task from running.
 """),
     cfg.FloatOpt("timeout",
                  min=0.0,
+                 max=values.ONE_YEAR,
                  help="""
-Seconds after which a run is interrupted and counted as failed; 0: never.
+Seconds after which a run is interrupted and counted as failed, from 0 to
+31536000 (one year); 0: never.
 """),
 ]

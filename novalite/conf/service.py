@@ -14,12 +14,16 @@
 
 from oslo_config import cfg
 
+from novalite.conf import values
+
 service_opts = [
     cfg.FloatOpt("report_interval",
                  default=10.0,
                  min=0.1,
+                 max=values.ONE_YEAR,
                  help="""
-Seconds between two heartbeats of the service into the database.
+Seconds between two heartbeats of the service into the database, from 0.1
+to 31536000 (one year).
 
 Each heartbeat increments the ``report_count`` of the service's row; the
 service counts as down when its last heartbeat is older than
@@ -32,8 +36,10 @@ Related options:
     cfg.FloatOpt("service_down_time",
                  default=60.0,
                  min=1.0,
+                 max=values.ONE_YEAR,
                  help="""
-Seconds since the last heartbeat after which a service is shown as down.
+Seconds since the last heartbeat after which a service is shown as down,
+from 1 to 31536000 (one year).
 
 Related options:
 
@@ -61,8 +67,10 @@ False starts the service with its heartbeat only.
     cfg.FloatOpt("periodic_interval",
                  default=60.0,
                  min=0.01,
+                 max=values.ONE_YEAR,
                  help="""
-Seconds between two ticks of the periodic timer.
+Seconds between two ticks of the periodic timer, from 0.01 to 31536000 (one
+year).
 
 A task with ``ticks_between_runs = N`` runs every (N+1) ticks. A task with a
 ``spacing`` runs every ``spacing`` seconds, whatever this interval.
@@ -70,8 +78,10 @@ A task with ``ticks_between_runs = N`` runs every (N+1) ticks. A task with a
     cfg.FloatOpt("periodic_fuzzy_delay",
                  default=60.0,
                  min=0.0,
+                 max=values.ONE_DAY,
                  help="""
-Window, in seconds, over which the first ticks of many hosts are spread.
+Window, in seconds, over which the first ticks of many hosts are spread,
+from 0 to 86400 (one day).
 
 Each host starts at its own fixed place in the window (from a hash of its
 name), so hosts restarted together do not all hit the database at the same
@@ -81,10 +91,11 @@ the timer at once.
     cfg.FloatOpt("periodic_stall_threshold",
                  default=300.0,
                  min=0.1,
+                 max=values.ONE_YEAR,
                  help="""
 Seconds a pass of the periodic timer may take before the service logs
 ``periodic loop stalled for N s``, naming the task that runs, and again
-each time as long again has passed.
+each time as long again has passed; from 0.1 to 31536000 (one year).
 
 Related options:
 
@@ -93,8 +104,10 @@ Related options:
     cfg.FloatOpt("graceful_shutdown_timeout",
                  default=60.0,
                  min=0.0,
+                 max=values.ONE_YEAR,
                  help="""
-Seconds a running periodic task may take to finish when the service stops.
+Seconds a running periodic task may take to finish when the service stops,
+from 0 to 31536000 (one year).
 
 After this the task is abandoned and the service exits. 0 waits forever.
 """),

@@ -17,13 +17,21 @@ holds a connection across a sleep, and a failure leaves nothing half
 written. Rows come back as SQLAlchemy Rows: ``row.host``, ``row.id``.
 """
 
+import contextlib
+import functools
 import json
+import logging
 import os
+import sqlite3
+import time
 
 import sqlalchemy as sa
 
+from novalite import conf as novalite_conf
 from novalite import exception
 from novalite.db import models
+
+LOG = logging.getLogger(__name__)
 
 SQLITE_FILE = "novalite.sqlite"
 
@@ -42,14 +50,119 @@ def is_sqlite(url):
     return sa.engine.make_url(url).get_backend_name() == "sqlite"
 
 
-def _prepare_sqlite(dbapi_connection, _record):
-    cursor = dbapi_connection.cursor()
-    # WAL lets novalite-manage read while the daemon writes; busy_timeout
-    # makes a writer wait for the lock instead of failing at once.
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA busy_timeout=5000")
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.close()
+#: Milliseconds SQLite itself waits for a lock (a blocking C call: on the
+#: event loop nothing else runs meanwhile) before it hands the wait back to
+#: ``_retry_while_locked``, which sleeps between tries so that the other
+#: greenthreads run.
+SQLITE_NATIVE_BUSY_MS = 10
+
+#: Seconds an engine of an OS thread of its own (the heartbeat's) waits for
+#: an SQLite lock: the service's stop waits for that thread.
+OWN_THREAD_LOCK_WAIT = 1.0
+
+
+def _prepare_sqlite(busy_ms, lock_timeout=0.0):
+    def prepare(dbapi_connection, _record):
+        # The driver opens no transaction of its own: SQLAlchemy emits BEGIN
+        # (_begin_sqlite), so DDL is transactional too (a migration killed
+        # halfway leaves nothing behind), as SQLAlchemy documents for
+        # pysqlite.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute("PRAGMA busy_timeout=%d" % busy_ms)
+            # WAL lets novalite-manage read while the daemon writes. Setting
+            # it needs the file unlocked if it is not in WAL mode yet.
+            call_while_locked(cursor.execute, ("PRAGMA journal_mode=WAL",),
+                              lock_timeout)
+            cursor.execute("PRAGMA foreign_keys=ON")
+        finally:
+            cursor.close()
+    return prepare
+
+
+#: Execution option of a connection whose transactions read before they
+#: write: on SQLite they begin with ``BEGIN IMMEDIATE`` (see writing()).
+SQLITE_BEGIN = "novalite_sqlite_begin"
+
+
+def _begin_sqlite(connection):
+    connection.exec_driver_sql(
+        connection.get_execution_options().get(SQLITE_BEGIN, "BEGIN"))
+
+
+@contextlib.contextmanager
+def writing(engine):
+    """A transaction that reads, then writes what it read.
+
+    On SQLite it takes the write lock at BEGIN (``BEGIN IMMEDIATE``): a
+    plain BEGIN reads a snapshot, and if another connection writes before
+    this one does, its first write fails at once with SQLITE_BUSY_SNAPSHOT,
+    which no wait cures. Servers begin as usual.
+    """
+    with engine.connect() as connection:
+        connection.execution_options(**{SQLITE_BEGIN: "BEGIN IMMEDIATE"})
+        with connection.begin():
+            yield connection
+
+
+def _sqlite_locked(exc):
+    """Whether ``exc`` is SQLite's SQLITE_BUSY that a later try of the same
+    statement can get past: not BUSY_SNAPSHOT (517), which no wait cures
+    (the transaction read a snapshot a writer has since replaced)."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code is None:
+        return "database is locked" in str(exc)
+    return code & 0xFF == 5 and code != 517
+
+
+def call_while_locked(method, args, timeout, sleep=None,
+                      clock=time.monotonic):
+    """``method(*args)``, tried again while SQLite says the database is
+    locked, for at most ``timeout`` seconds, sleeping between tries.
+
+    A statement that finds the database locked (SQLITE_BUSY) did nothing,
+    so it may run again. ``sleep`` is ``time.sleep`` as it is when called:
+    eventlet's under monkey patching, so the other greenthreads (the
+    heartbeat's beacon, the signal handler) run during the wait, and a
+    stop signal during start-up is raised right there.
+    """
+    deadline = None
+    pause = 0.002
+    while True:
+        try:
+            return method(*args)
+        except sqlite3.OperationalError as exc:
+            if not _sqlite_locked(exc):
+                raise
+            now = clock()
+            if deadline is None:
+                deadline = now + timeout
+            if now >= deadline:
+                raise
+            (sleep or time.sleep)(min(pause, deadline - now))
+            pause = min(pause * 2, 0.05)
+
+
+def _retry_while_locked(dialect, timeout, sleep=None, clock=time.monotonic):
+    """Make ``dialect`` wait for an SQLite lock in short tries
+    (:func:`call_while_locked`), up to ``timeout`` seconds."""
+    def retrying(method):
+        @functools.wraps(method)
+        def call(*args, **kwargs):
+            return call_while_locked(functools.partial(method, **kwargs),
+                                     args, timeout, sleep, clock)
+        return call
+
+    for name in ("do_execute", "do_execute_no_params", "do_executemany",
+                 "do_commit"):
+        setattr(dialect, name, retrying(getattr(dialect, name)))
+
+
+def configured_timeouts():
+    """``(connect_timeout, statement_timeout)`` of ``[database]``."""
+    group = novalite_conf.CONF.database
+    return group.connect_timeout, group.statement_timeout
 
 
 def check_url(url):
@@ -81,7 +194,8 @@ def _sqlite_failure_is_a_disconnect(context):
         context.is_disconnect = True
 
 
-def create_engine(url, max_pool_size=5, pool_timeout=10.0, own_thread=False):
+def create_engine(url, max_pool_size=5, pool_timeout=10.0, own_thread=False,
+                  connect_timeout=None, statement_timeout=None):
     """An engine for ``url``; SQLite gets its pragmas, servers a pool.
 
     :param own_thread: an engine for one OS thread of its own (the
@@ -90,27 +204,144 @@ def create_engine(url, max_pool_size=5, pool_timeout=10.0, own_thread=False):
         (``StaticPool``, pinged before each use): a new connection per beat
         would cost the server a backend start every ``report_interval``
         for every host.
+    :param connect_timeout: seconds a server may take to accept a
+        connection and answer its handshake.
+    :param statement_timeout: seconds a server may take to answer a
+        statement; on SQLite, the longest wait for a lock. Both default to
+        ``[database]`` of the global configuration, so that every engine,
+        the commands' included, is bounded.
     """
     parsed = check_url(url)
+    configured = configured_timeouts()
+    if connect_timeout is None:
+        connect_timeout = configured[0]
+    if statement_timeout is None:
+        statement_timeout = configured[1]
     if parsed.get_backend_name() == "sqlite":
         if own_thread:
-            engine = sa.create_engine(parsed, poolclass=sa.pool.NullPool)
+            # An OS thread of its own: SQLite's own wait blocks nobody else,
+            # but a stop waits for the thread, so a beat waits for a lock
+            # at most OWN_THREAD_LOCK_WAIT; the next beat tries again.
+            wait = min(statement_timeout, OWN_THREAD_LOCK_WAIT)
+            busy_ms = int(wait * 1000)
+            engine = sa.create_engine(parsed, poolclass=sa.pool.NullPool,
+                                      connect_args={"timeout": wait})
         else:
+            busy_ms = SQLITE_NATIVE_BUSY_MS
             engine = sa.create_engine(parsed, connect_args={
-                "check_same_thread": False, "timeout": 5})
-        sa.event.listen(engine, "connect", _prepare_sqlite)
+                "check_same_thread": False, "timeout": busy_ms / 1000.0})
+            _retry_while_locked(engine.dialect, statement_timeout)
+        sa.event.listen(engine, "connect", _prepare_sqlite(
+            busy_ms, 0.0 if own_thread else statement_timeout))
+        sa.event.listen(engine, "begin", _begin_sqlite)
         sa.event.listen(engine, "handle_error",
                         _sqlite_failure_is_a_disconnect)
+        sa.event.listen(engine, "handle_error", _no_background_link)
         return engine
+    driver_args, bound = _server_timeouts(parsed, connect_timeout,
+                                          statement_timeout)
     if own_thread:
         engine = sa.create_engine(parsed, poolclass=sa.pool.StaticPool,
-                                  pool_pre_ping=True)
+                                  pool_pre_ping=True,
+                                  connect_args=driver_args)
     else:
         engine = sa.create_engine(parsed, pool_size=max_pool_size,
                                   pool_timeout=pool_timeout,
-                                  pool_pre_ping=True, pool_recycle=3600)
+                                  pool_pre_ping=True, pool_recycle=3600,
+                                  connect_args=driver_args)
+    if bound is not None:
+        sa.event.listen(engine, "connect", bound)
+    if engine.dialect.driver == "pg8000":
+        _socket_errors_are_driver_errors(engine.dialect)
     _ping_survives_socket_errors(engine.dialect)
+    _closing_a_dead_connection_is_quiet(engine.dialect)
+    sa.event.listen(engine, "handle_error", _no_background_link)
     return engine
+
+
+def _no_background_link(context):
+    """Leave SQLAlchemy's "(Background on this error at: <url>)" out of
+    its errors' text: on a line of its own, it made every logged database
+    error one line longer (a connection refused: two lines instead of
+    one), for a link to a generic page."""
+    if context.sqlalchemy_exception is not None:
+        context.sqlalchemy_exception.code = None
+
+
+def _closing_a_dead_connection_is_quiet(dialect):
+    """Close a connection whose server is gone without a traceback.
+
+    The pool closes every connection it drops; the driver's close() first
+    tells the server goodbye, which fails when the server went away (a
+    dropped database, a restart), and SQLAlchemy's pool logged that as an
+    ERROR with a traceback, once per pooled connection and per outage,
+    next to the heartbeat's one line. The drivers close their socket
+    whether the goodbye went through or not, so there is nothing to
+    report.
+    """
+    dbapi = dialect.loaded_dbapi
+
+    def quiet(method):
+        @functools.wraps(method)
+        def close(dbapi_connection):
+            try:
+                method(dbapi_connection)
+            except (dbapi.Error, OSError) as exc:
+                LOG.debug("Closed a connection whose server was gone: %s",
+                          exc)
+        return close
+
+    dialect.do_close = quiet(dialect.do_close)
+    dialect.do_terminate = quiet(dialect.do_terminate)
+
+
+def _socket_errors_are_driver_errors(dialect):
+    """Make pg8000 raise its InterfaceError("network error") for every
+    failure of its socket.
+
+    pg8000 lets the first read of each message raise the socket's own
+    error (a TimeoutError when the server does not answer within the
+    timeout, a ConnectionResetError): SQLAlchemy then neither wraps it nor
+    drops the connection, whose protocol state is lost, and the commands
+    printed a traceback instead of one line.
+    """
+    def wrapped(method):
+        @functools.wraps(method)
+        def call(*args, **kwargs):
+            try:
+                return method(*args, **kwargs)
+            except OSError as exc:
+                raise dialect.loaded_dbapi.InterfaceError(
+                    "network error") from exc
+        return call
+
+    for name in ("connect", "do_execute", "do_execute_no_params",
+                 "do_executemany", "do_commit", "do_rollback"):
+        setattr(dialect, name, wrapped(getattr(dialect, name)))
+
+
+def _server_timeouts(parsed, connect_timeout, statement_timeout):
+    """The driver's connect arguments that bound the connection and its
+    handshake by ``connect_timeout``, and a ``connect`` listener that then
+    bounds every later wait for the server by ``statement_timeout``."""
+    driver = parsed.get_dialect().driver
+    if driver == "pg8000":
+        # One socket timeout, for the connection and every read after.
+        def bound(dbapi_connection, _record):
+            sock = getattr(dbapi_connection, "_usock", None)
+            if sock is not None:
+                sock.settimeout(statement_timeout)
+        return {"timeout": connect_timeout}, bound
+    if driver == "pymysql":
+        # connect_timeout covers the TCP connect only: the server's greeting
+        # and the authentication are reads.
+        def bound(dbapi_connection, _record):
+            dbapi_connection._read_timeout = statement_timeout
+            dbapi_connection._write_timeout = statement_timeout
+        return {"connect_timeout": connect_timeout,
+                "read_timeout": connect_timeout,
+                "write_timeout": connect_timeout}, bound
+    return {}, None
 
 
 def _ping_survives_socket_errors(dialect):
@@ -142,7 +373,10 @@ class Database:
     def from_conf(cls, conf):
         return cls(create_engine(connection_url(conf),
                                  conf.database.max_pool_size,
-                                 conf.database.pool_timeout))
+                                 conf.database.pool_timeout,
+                                 connect_timeout=conf.database.connect_timeout,
+                                 statement_timeout=(
+                                     conf.database.statement_timeout)))
 
     def dispose(self):
         self.engine.dispose()
@@ -302,20 +536,39 @@ class Database:
     # periodic task statistics -----------------------------------------------
 
     def task_stats_save(self, host, binary, rows):
-        """Replace the statistics rows of (host, binary) with ``rows``.
+        """Make the statistics rows of (host, binary) ``rows``, in place:
+        a task's row is updated (it keeps its id), a new task's inserted,
+        a task that is gone deleted. Rewriting every row on each save made
+        a server database bloat (dead tuples, a growing id).
 
         :param rows: dicts with task, schedule, runs, failures, timeouts,
             last_start, last_duration, next_due, last_error.
         """
         stats = models.periodic_task_stats
         now = models.utcnow()
-        with self.engine.begin() as connection:
-            connection.execute(sa.delete(stats).where(
-                stats.c.host == host, stats.c.binary == binary))
-            if rows:
-                connection.execute(sa.insert(stats), [
-                    dict(row, host=host, binary=binary, updated_at=now)
-                    for row in rows])
+        mine = sa.and_(stats.c.host == host, stats.c.binary == binary)
+        with writing(self.engine) as connection:
+            stored = {row.task: row for row in connection.execute(
+                sa.select(stats).where(mine))}
+            wanted = {row["task"] for row in rows}
+            gone = [row.id for task, row in stored.items()
+                    if task not in wanted]
+            if gone:
+                connection.execute(sa.delete(stats).where(
+                    stats.c.id.in_(gone)))
+            new = []
+            for row in rows:
+                old = stored.get(row["task"])
+                if old is None:
+                    new.append(dict(row, host=host, binary=binary,
+                                    updated_at=now))
+                elif any(getattr(old, key) != value
+                         for key, value in row.items()):
+                    connection.execute(
+                        sa.update(stats).where(stats.c.id == old.id)
+                        .values(updated_at=now, **row))
+            if new:
+                connection.execute(sa.insert(stats), new)
 
     def task_stats_get_all(self, host=None):
         stats = models.periodic_task_stats

@@ -185,6 +185,11 @@ class PeriodicRunner:
         for view in self.views():
             LOG.info("Periodic task %s: %s", view.full_name, view.schedule)
 
+    def forget_saved_stats(self):
+        """Save the views after the next pass even if nothing changed (the
+        rows saved before are gone)."""
+        self._saved = None
+
     def save_stats(self):
         """Hand the views to ``store`` when a task ran or a schedule
         changed. A failing store only delays it to the next pass."""

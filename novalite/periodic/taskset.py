@@ -143,7 +143,7 @@ class TaskSet:
         finally:
             self.current_task = None
         end = self.clock.monotonic()
-        previous_error = state.last_error if state.failing_runs else None
+        failing_runs = state.failing_runs
         self._schedule.record_run(state, start, end, error, timed_out)
         if timed_out:
             LOG.error("Periodic task %s timed out after %g s and was "
@@ -152,20 +152,26 @@ class TaskSet:
             if raise_on_error:
                 raise error
             self._log_error(state, error)
-        elif previous_error is not None:
-            LOG.info("Periodic task %s ran without error again, after %s",
-                     state.full_name, previous_error)
+        elif failing_runs:
+            LOG.info("Periodic task %s ran without error again, after %d "
+                     "failed run(s) (last: %s)", state.full_name,
+                     failing_runs, state.last_error)
         return end
 
     @staticmethod
     def _log_error(state, error):
         """The traceback at the first failure and when the error changes;
-        then one line with the count, so that a task failing every run
-        does not fill the disk with the same traceback."""
-        if state.same_error_runs == 1:
+        then a line with the count at the 2nd, 4th, 8th ... time in a row,
+        so that a task failing every run (a database gone for an hour)
+        neither fills the disk nor drowns the lines that matter."""
+        repeats = state.same_error_runs
+        if repeats == 1:
             LOG.error("Error during %s: %s", state.full_name, error,
                       exc_info=error)
-        else:
+        elif repeats & (repeats - 1) == 0:
             LOG.error("Error during %s: %s (the same error %d times in a "
                       "row; its traceback was logged the first time)",
-                      state.full_name, error, state.same_error_runs)
+                      state.full_name, error, repeats)
+        else:
+            LOG.debug("Error during %s: %s (the same error %d times in a "
+                      "row)", state.full_name, error, repeats)

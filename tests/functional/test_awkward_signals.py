@@ -200,3 +200,55 @@ def test_a_restart_after_kill_9_is_not_refused(tmp_path, state_path,
     again.wait_for("watching its row")
     again.wait_for("is ready")
     assert time.monotonic() - began < 10
+
+
+COMPUTE_EVERY_HALF_SECOND = """
+[periodic_task:update_available_resource]
+spacing = 0.5
+"""
+
+
+def _rows(database, query):
+    import sqlite3
+
+    with sqlite3.connect(database) as connection:
+        return connection.execute(query).fetchall()
+
+
+@pytest.mark.parametrize("how", ["deleted", "replaced", "truncated"])
+def test_a_lost_sqlite_file_is_reopened_loudly(tmp_path, state_path,
+                                               daemons, how):
+    ini = daemon_module.base_ini(
+        state_path,
+        compute_manager="novalite.compute.manager.ComputeManager",
+        compute_driver="fake") + COMPUTE_EVERY_HALF_SECOND
+    compute = daemons(tmp_path, ini)
+    compute.wait_for("is ready")
+    database = os.path.join(state_path, "novalite.sqlite")
+    deadline = time.monotonic() + 15
+    while not _rows(database, "SELECT id FROM compute_nodes"):
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    if how == "truncated":
+        os.truncate(database, 0)
+    else:
+        for suffix in ("", "-wal", "-shm"):
+            if os.path.exists(database + suffix):
+                os.unlink(database + suffix)
+        if how == "replaced":
+            open(database, "w").close()
+    compute.wait_for("The SQLite database %s was" % database)
+    deadline = time.monotonic() + 15
+    while True:
+        try:
+            nodes = _rows(database, "SELECT host FROM compute_nodes")
+            beats = _rows(database, "SELECT report_count FROM services")
+            stats = _rows(database, "SELECT task FROM periodic_task_stats")
+        except Exception:  # not migrated again yet
+            nodes = beats = stats = []
+        if nodes and beats and stats:
+            break
+        assert time.monotonic() < deadline, "\n".join(compute.lines[-60:])
+        time.sleep(0.2)
+    assert nodes == [("probe-host",)]
+    assert compute.process.poll() is None

@@ -57,6 +57,22 @@ BAD = {
                               "novalite.compute.manager.ComputeManager\n",
     "bad choice": "[DEFAULT]\nrunning_deleted_instance_action = burn\n",
     "bad pinned resource": "[fake_driver]\nvcpus = 0\n",
+    # hostile values: not finite, out of range, not a host name
+    "nan report interval": "[DEFAULT]\nreport_interval = nan\n",
+    "nan down time": "[DEFAULT]\nservice_down_time = nan\n",
+    "nan periodic interval": "[DEFAULT]\nperiodic_interval = nan\n",
+    "huge periodic interval": "[DEFAULT]\nperiodic_interval = 1e308\n",
+    "infinite fuzzy delay": "[DEFAULT]\nperiodic_fuzzy_delay = inf\n",
+    "huge spacing": "[periodic_task:fast]\nspacing = 1e308\n",
+    "23-digit ticks": "[periodic_task:counted]\n"
+                      "ticks_between_runs = 12345678901234567890123\n",
+    "empty host": "[DEFAULT]\nhost =\n",
+    "host with a continuation line":
+        "[DEFAULT]\nhost = probe-host\n  2023-01-01 ERROR forged\n",
+    "host with an escape sequence": "[DEFAULT]\nhost = \x1b[2Jprobe\n",
+    "host with a NUL": "[DEFAULT]\nhost = probe\x00host\n",
+    "300-character host": "[DEFAULT]\nhost = %s\n" % ("a." * 150),
+    "10k host": "[DEFAULT]\nhost = %s\n" % ("h" * 10000),
 }
 
 
@@ -92,6 +108,7 @@ def test_bad_config_exits_78_with_one_line(tmp_path, state_path, kind):
     ini.write_text(text)
     result = run_compute(["--config-file", str(ini)])
     line = assert_one_line_and_78(result)
+    assert line.isprintable() and len(line) < 400, line
     assert "Running periodic task" not in result.stdout
     assert not os.path.exists(os.path.join(state_path, "novalite.sqlite"))
     if kind not in ("unloadable manager", "state path not creatable",
@@ -114,16 +131,20 @@ def test_config_file_that_is_a_directory(tmp_path):
 
 
 # Run as the daemon would be, by the probe below: Python and novalite
-# import, the file's directory can be crossed, the file cannot be read.
+# import, the file's directory can be crossed, the file (or directory)
+# cannot be read (or listed).
 _PROBE = """
 import os, sys
 import novalite.cmd.compute
 os.stat(sys.argv[1])
 try:
-    open(sys.argv[1]).close()
+    if os.path.isdir(sys.argv[1]):
+        os.listdir(sys.argv[1])
+    else:
+        open(sys.argv[1]).close()
 except PermissionError:
     sys.exit(0)
-sys.exit("could read the file")
+sys.exit("could read it")
 """
 _NO_DAC = "-dac_override,-dac_read_search"
 
@@ -143,26 +164,49 @@ def _cannot_read(ini, prefix=(), **popen):
     return None
 
 
+def _secret_file(top):
+    ini = pathlib.Path(top) / "secret.conf"
+    ini.write_text("[DEFAULT]\n")
+    ini.chmod(0)
+    return ini
+
+
+def _secret_dir(top):
+    directory = pathlib.Path(top) / "secret.d"
+    directory.mkdir()
+    (directory / "a.conf").write_text("[DEFAULT]\n")
+    directory.chmod(0)
+    return directory
+
+
 @pytest.fixture
 def unreadable_ini(tmp_path):
     """(config file, run): ``run(args)`` runs a daemon that cannot read
     the file. Root reads anything, so as root the daemon runs as nobody
     or, if nobody cannot run it (Python under /root ...), as root without
     the capabilities that override file permissions."""
+    yield from _unreadable(tmp_path, _secret_file)
+
+
+@pytest.fixture
+def unreadable_dir(tmp_path):
+    """(config directory, run), as unreadable_ini: the daemon cannot list
+    the directory."""
+    yield from _unreadable(tmp_path, _secret_dir)
+
+
+def _unreadable(tmp_path, make):
     if os.geteuid() != 0:
-        ini = tmp_path / "secret.conf"
-        ini.write_text("[DEFAULT]\n")
-        ini.chmod(0)
-        yield ini, run_compute
+        path = make(tmp_path)
+        yield path, run_compute
+        path.chmod(0o700)
         return
     reasons = []
     # pytest's own temporary directories are root's alone: nobody could
     # not even reach the file. This one it can cross and list.
     with tempfile.TemporaryDirectory(prefix="novalite-") as top:
         os.chmod(top, 0o755)
-        ini = pathlib.Path(top) / "secret.conf"
-        ini.write_text("[DEFAULT]\n")
-        ini.chmod(0)
+        ini = make(top)
         try:
             nobody = pwd.getpwnam("nobody")
         except KeyError:
@@ -196,6 +240,46 @@ def test_unreadable_config_file(unreadable_ini):
     line = assert_one_line_and_78(run(["--config-file", str(ini)]))
     assert "permission denied" in line.lower()
     assert str(ini) in line
+
+
+def test_unreadable_config_dir(unreadable_dir):
+    directory, run = unreadable_dir
+    line = assert_one_line_and_78(run(["--config-dir", str(directory)]))
+    assert line.endswith("%s: config directory cannot be read (permission "
+                         "denied)" % directory)
+
+
+def _symlink_loop(tmp_path):
+    loop = tmp_path / "loop.conf"
+    loop.symlink_to(loop)
+    return str(loop), "config file cannot be read (too many levels of " \
+        "symbolic links)"
+
+
+def _fifo(tmp_path):
+    fifo = tmp_path / "fifo.conf"
+    os.mkfifo(fifo)
+    return str(fifo), "is a FIFO, not a regular config file"
+
+
+def _huge(tmp_path):
+    huge = tmp_path / "huge.conf"
+    with open(huge, "w") as ini:
+        ini.write("[DEFAULT]\n" + "# padding\n" * 110000)
+    return str(huge), "is 1100010 bytes; a config file has at most " \
+        "1048576 (1 MiB)"
+
+
+@pytest.mark.parametrize("make", [
+    _symlink_loop, _fifo, _huge,
+    lambda _: ("/dev/zero", "is a character device, not a regular config "
+                            "file")], ids=["symlink loop", "fifo", "huge",
+                                           "/dev/zero"])
+def test_config_path_that_is_no_config_file(tmp_path, make):
+    path, problem = make(tmp_path)
+    line = assert_one_line_and_78(run_compute(["--config-file", path],
+                                              timeout=30))
+    assert line.endswith("%s: %s" % (path, problem))
 
 
 def test_missing_config_dir(tmp_path):

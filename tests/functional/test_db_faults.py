@@ -21,6 +21,7 @@ each repair matters, in well under a second each.
 
 import os
 import signal
+import subprocess
 import threading
 import time
 
@@ -29,6 +30,7 @@ import sqlalchemy as sa
 
 from novalite.db import api as db_api
 from novalite.db import migration
+from tests.functional import daemon as daemon_module
 from tests.functional import test_database
 from tests.functional import test_reliability
 
@@ -213,3 +215,162 @@ def test_an_sqlite_connection_opened_unwritable_is_replaced(tmp_path):
         assert db.service_get(service.id).report_count == 4
     finally:
         db.dispose()
+
+
+# Errors an operator can act on, and a dropped database ---------------------
+
+def _run(program, ini, *arguments):
+    return subprocess.run(
+        daemon_module.command(program) + ["--config-file", str(ini)]
+        + list(arguments), capture_output=True, text=True, timeout=60,
+        env=daemon_module.environment())
+
+
+def _one_line(result, status):
+    assert result.returncode == status, (result.returncode, result.stderr)
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    return lines[0]
+
+
+@pytest.mark.parametrize("program, arguments", [
+    ("manage", ["db", "version"]), ("compute", [])],
+    ids=["manage-db-version", "daemon-start"])
+@pytest.mark.parametrize("database_url", ["postgresql", "mysql"],
+                         indirect=True)
+def test_refused_credentials_are_a_configuration_error(
+        tmp_path, state_path, database_url, program, arguments):
+    """PostgreSQL here trusts every known role, so the wrong credentials
+    are a role it does not know (28000); MariaDB's root gets a password it
+    does not have (1045)."""
+    parsed = sa.engine.make_url(database_url)
+    if parsed.get_backend_name() == "postgresql":
+        wrong = parsed.set(username="novalite_nobody_%d" % os.getpid())
+    else:
+        wrong = parsed.set(password="not-the-password")
+    ini = test_database.write_ini(
+        tmp_path, state_path, wrong.render_as_string(hide_password=False))
+    line = _one_line(_run(program, ini, *arguments), 78)
+    assert "refused the credentials" in line
+    assert "not-the-password" not in line
+
+
+@pytest.mark.parametrize("program, arguments", [
+    ("manage", ["db", "version"]), ("compute", [])],
+    ids=["manage-db-version", "daemon-start"])
+@pytest.mark.parametrize("database_url", ["postgresql", "mysql"],
+                         indirect=True)
+def test_a_database_that_does_not_exist_is_a_configuration_error(
+        tmp_path, state_path, database_url, program, arguments):
+    missing = sa.engine.make_url(database_url).set(
+        database="novalite_missing_%d" % os.getpid())
+    ini = test_database.write_ini(
+        tmp_path, state_path, missing.render_as_string(hide_password=False))
+    line = _one_line(_run(program, ini, *arguments), 78)
+    assert "does not exist" in line
+    assert "create it, then run 'novalite-manage db sync'" in line
+
+
+@pytest.mark.parametrize("database_url", ["postgresql", "mysql"],
+                         indirect=True)
+def test_a_value_too_long_is_a_data_error_not_unavailable(database_url,
+                                                          capsys):
+    """The real drivers' error for a value longer than its column: one
+    line, exit status 65 (EX_DATAERR), never "cannot use the database"."""
+    from novalite.cmd import common
+
+    engine = db_api.create_engine(database_url)
+    try:
+        migration.db_sync(engine)
+        db = db_api.Database(engine)
+        service = db.service_get_or_create("h", "novalite-compute", "c")
+
+        @common.explained_errors
+        def command():
+            db.service_update(service.id, disabled_reason="x" * 300)
+
+        assert command() == 65
+    finally:
+        engine.dispose()
+    line = capsys.readouterr().err.strip()
+    assert len(line.splitlines()) == 1, line
+    assert "refused the data" in line
+    assert "cannot use the database" not in line
+
+
+def _stats(task, runs):
+    return {"task": task, "schedule": "every 1 s", "runs": runs,
+            "failures": 0, "timeouts": 0, "last_start": None,
+            "last_duration": 0.5, "next_due": None, "last_error": None}
+
+
+def test_task_statistics_keep_their_rows_across_saves(database_url):
+    engine = db_api.create_engine(database_url)
+    try:
+        migration.db_sync(engine)
+        db = db_api.Database(engine)
+        db.task_stats_save("h", "b", [_stats("a", 1), _stats("b", 1)])
+        ids = {row.task: row.id for row in db.task_stats_get_all("h")}
+        db.task_stats_save("other", "b", [_stats("a", 1)])
+        for runs in range(2, 12):
+            db.task_stats_save("h", "b", [_stats("a", runs),
+                                          _stats("b", runs)])
+        rows = db.task_stats_get_all("h")
+        assert {row.task: row.id for row in rows} == ids
+        assert [row.runs for row in rows] == [11, 11]
+    finally:
+        engine.dispose()
+
+
+def test_a_dropped_postgresql_database_logs_once_and_recovers(
+        tmp_path, state_path, daemons):
+    """DROP DATABASE ... WITH (FORCE) under a running daemon, then the
+    database made again: the heartbeat says it went and came back, once
+    each, and nothing logs a traceback for every pooled connection it
+    drops (SQLAlchemy's pool did, once per connection and outage)."""
+    name = "novalite_dropped_%d" % os.getpid()
+    admin_url = test_database.SERVERS["postgresql"] % "postgres"
+    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    url = test_database.SERVERS["postgresql"] % name
+
+    def admin_sql(statement):
+        with admin.connect() as connection:
+            connection.execute(sa.text(statement))
+
+    def create():
+        admin_sql("CREATE DATABASE %s" % name)
+        engine = db_api.create_engine(url)
+        migration.db_sync(engine)
+        engine.dispose()
+
+    try:
+        admin_sql("DROP DATABASE IF EXISTS %s WITH (FORCE)" % name)
+        create()
+    except Exception as exc:
+        admin.dispose()
+        if not test_database.server_unreachable(exc):
+            raise
+        pytest.skip("PostgreSQL is not reachable: %s" % str(exc)[:120])
+    try:
+        compute = daemons(tmp_path, test_reliability._fault_ini(
+            tmp_path, state_path, url))
+        compute.wait_for("Running periodic task ComputeManager."
+                         "update_available_resource")
+        time.sleep(1.0)
+        mark = len(compute.lines)
+        admin_sql("DROP DATABASE %s WITH (FORCE)" % name)
+        compute.wait_for("model server went away", start=mark)
+        time.sleep(5)
+        create()
+        compute.wait_for("Recovered model server connection!", start=mark)
+        time.sleep(2)
+        compute.signal(signal.SIGTERM)
+        assert compute.wait() == 0
+    finally:
+        admin_sql("DROP DATABASE IF EXISTS %s WITH (FORCE)" % name)
+        admin.dispose()
+    assert len(compute.matching("model server went away", mark)) == 1
+    assert len(compute.matching("Recovered model server connection",
+                                mark)) == 1
+    pool = compute.matching(r"ERROR sqlalchemy\.", mark)
+    assert pool == [], "\n".join(pool[:5])

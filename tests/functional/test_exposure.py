@@ -44,3 +44,35 @@ def test_state_database_and_log_are_private_whatever_the_umask(
         if os.path.exists(database + suffix)]
     for path in created:
         assert _mode(path) & 0o027 == 0, "%s is %o" % (path, _mode(path))
+
+
+_WITH_PASSWORD = ("[database]\nconnection = postgresql+pg8000://nova:s3cret@"
+                  "127.0.0.1:1/novalite\n")
+
+
+def _run_with_config_mode(tmp_path, state_path, mode):
+    """The daemon on a config file of ``mode`` that holds a password; the
+    database port refuses, so it exits after its start-up checks."""
+    compute = daemon_module.Daemon(
+        tmp_path, daemon_module.base_ini(state_path) + _WITH_PASSWORD)
+    os.chmod(compute.ini, mode)
+    try:
+        compute.start()
+        assert compute.wait() == 69
+        compute.wait_for("cannot use the database")  # all output read
+    finally:
+        compute.stop()
+    return compute
+
+
+def test_a_world_readable_password_is_warned_about_once(tmp_path,
+                                                        state_path):
+    compute = _run_with_config_mode(tmp_path, state_path, 0o644)
+    warnings = compute.matching("readable by every user")
+    assert len(warnings) == 1 and "chmod o-r" in warnings[0]
+    assert not compute.matching("s3cret")
+
+
+def test_a_private_config_file_is_not_warned_about(tmp_path, state_path):
+    compute = _run_with_config_mode(tmp_path, state_path, 0o640)
+    assert not compute.matching("readable by every user")

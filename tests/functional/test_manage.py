@@ -18,6 +18,7 @@ import signal
 import subprocess
 import time
 
+from novalite.db import api as db_api
 from tests.functional import daemon as daemon_module
 
 COMPUTE_INI = """
@@ -136,3 +137,40 @@ def test_manage_refuses_a_schema_that_needs_sync(tmp_path, state_path):
     assert result.returncode == 78
     assert "run 'novalite-manage db sync'" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_manage_prints_control_characters_escaped(tmp_path, state_path):
+    """A name written to the database by anything (an older novalite, a
+    script) cannot drive the operator's terminal."""
+    ini = tmp_path / "compute.conf"
+    ini.write_text(daemon_module.base_ini(state_path))
+    assert manage(ini, "db", "sync").returncode == 0
+    db = db_api.Database(db_api.create_engine(
+        db_api.default_connection(state_path)))
+    service = db.service_get_or_create("evil\x1b]0;owned\x07\x1b[2J",
+                                       "novalite-compute", "compute")
+    db.service_update(service.id, disabled=True,
+                      disabled_reason="line one\nforged line\u202e")
+    result = manage(ini, "service", "list")
+    assert result.returncode == 0, result.stderr
+    assert not set("\x1b\x07\u202e") & set(result.stdout)
+    lines = result.stdout.splitlines()
+    assert len(lines) == 2
+    assert "evil\\x1b]0;owned\\x07\\x1b[2J" in lines[1]
+    assert lines[1].endswith("line one\\nforged line\\u202e")
+
+
+def test_manage_refuses_bad_host_arguments_in_one_line(tmp_path,
+                                                       state_path):
+    ini = tmp_path / "compute.conf"
+    ini.write_text(daemon_module.base_ini(state_path))
+    for args, problem in (
+            (("service", "disable", "--host", "\x1b[2Jx"), "not '\\x1b'"),
+            (("service", "enable", "--host", ""), "cannot be empty"),
+            (("host", "show", "h" * 300), "at most 255 characters, not 300"),
+            (("task", "list", "--host", "a\tb"), "not '\\t'")):
+        result = manage(ini, *args)
+        assert result.returncode == 1, (args, result.stderr)
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].isprintable(), result.stderr
+        assert "invalid host" in lines[0] and problem in lines[0]

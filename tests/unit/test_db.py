@@ -12,14 +12,17 @@
 
 """The database layer on a temporary SQLite file."""
 
+import sqlite3
+import threading
+import time
+
 import pytest
 import sqlalchemy as sa
 
 from novalite.db import api as db_api
 from novalite.db import migration
+from novalite.db import models
 from novalite import exception
-
-
 
 
 def test_the_known_schema_head_is_alembics():
@@ -123,3 +126,317 @@ def test_a_ping_whose_socket_fails_says_the_connection_is_gone():
     db_api._ping_survives_socket_errors(broken_code)
     with pytest.raises(ValueError):
         broken_code.do_ping(object())
+
+
+# Timeouts (hardening item 4) -----------------------------------------------
+
+def test_the_timeout_options_are_bounded():
+    from novalite.conf import database
+
+    options = {opt.name: opt for opt in database.database_opts}
+    for name in ("connect_timeout", "statement_timeout"):
+        option = options[name]
+        assert option.help.strip()
+        assert option.type.min > 0 and option.type.max is not None
+        assert option.type.min <= option.default <= option.type.max
+
+
+@pytest.mark.parametrize("url, expected", [
+    ("postgresql+pg8000://u@h/d", {"timeout": 3.0}),
+    ("mysql+pymysql://u@h/d", {"connect_timeout": 3.0, "read_timeout": 3.0,
+                               "write_timeout": 3.0})])
+@pytest.mark.parametrize("own_thread", [False, True])
+def test_server_connections_are_bounded(url, expected, own_thread):
+    """The connection and its handshake by connect_timeout; once it is
+    made, every wait for the server by statement_timeout."""
+    engine = db_api.create_engine(url, own_thread=own_thread,
+                                  connect_timeout=3.0, statement_timeout=7.0)
+    cparams = _connect_arguments(engine)
+    assert {key: cparams.get(key) for key in expected} == expected
+    _args, bound = db_api._server_timeouts(engine.url, 3.0, 7.0)
+
+    class Socket:
+        timeout = None
+
+        def settimeout(self, value):
+            self.timeout = value
+
+    class Connection:
+        _usock = Socket()
+        _read_timeout = _write_timeout = 3.0
+
+    connection = Connection()
+    bound(connection, None)
+    if "timeout" in expected:
+        assert connection._usock.timeout == 7.0
+    else:
+        assert (connection._read_timeout, connection._write_timeout) == (
+            7.0, 7.0)
+    engine.dispose()
+
+
+def _connect_arguments(engine):
+    """The keyword arguments ``engine`` gives the driver's connect()."""
+    captured = {}
+
+    class Stop(Exception):
+        pass
+
+    def connect(*args, **kwargs):
+        captured.update(kwargs)
+        raise Stop()
+
+    engine.dialect.connect = connect
+    with pytest.raises(Stop):
+        engine.raw_connection()
+    return captured
+
+
+def test_the_timeouts_default_to_the_configuration(config):
+    config.config(group="database", connect_timeout=2.5,
+                  statement_timeout=9.0)
+    engine = db_api.create_engine("mysql+pymysql://u@h/d")
+    assert _connect_arguments(engine)["connect_timeout"] == 2.5
+    engine.dispose()
+
+
+# SQLite locks (hardening item 6) --------------------------------------------
+
+class FakeDialect:
+    def __init__(self, failures):
+        self.failures = list(failures)
+        self.calls = 0
+
+    def do_execute(self, *args):
+        self.calls += 1
+        if self.failures:
+            raise self.failures.pop(0)
+        return "done"
+
+    do_execute_no_params = do_executemany = do_commit = do_execute
+
+
+def _locked(code=5):
+    exc = sqlite3.OperationalError("database is locked")
+    exc.sqlite_errorcode = code
+    return exc
+
+
+def test_a_locked_sqlite_statement_is_tried_again_while_sleeping():
+    slept = []
+    dialect = FakeDialect([_locked(), _locked(), _locked(261)])
+    db_api._retry_while_locked(dialect, 10, sleep=slept.append)
+    assert dialect.do_execute() == "done"
+    assert dialect.calls == 4 and len(slept) == 3
+    assert all(0 < pause <= 0.05 for pause in slept)
+
+
+def test_a_lock_held_too_long_fails_after_the_timeout():
+    now = [0.0]
+
+    def sleep(seconds):
+        now[0] += seconds
+
+    dialect = FakeDialect([_locked()] * 10000)
+    db_api._retry_while_locked(dialect, 2.0, sleep=sleep,
+                               clock=lambda: now[0])
+    with pytest.raises(sqlite3.OperationalError, match="locked"):
+        dialect.do_commit()
+    assert now[0] == pytest.approx(2.0)
+
+
+@pytest.mark.parametrize("error", [
+    _locked(517),  # BUSY_SNAPSHOT: no wait cures it
+    sqlite3.OperationalError("no such table: x")])
+def test_other_sqlite_errors_are_not_tried_again(error):
+    dialect = FakeDialect([error])
+    db_api._retry_while_locked(dialect, 10, sleep=lambda s: None)
+    with pytest.raises(sqlite3.OperationalError):
+        dialect.do_execute()
+    assert dialect.calls == 1
+
+
+def test_a_write_waits_for_another_connections_lock_in_short_sleeps(
+        db, monkeypatch):
+    path = db.engine.url.database
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
+    slept = []
+    real_sleep = time.sleep
+
+    def sleep(seconds):
+        slept.append(seconds)
+        if len(slept) == 20:
+            holder.rollback()
+        real_sleep(seconds)
+
+    monkeypatch.setattr(time, "sleep", sleep)
+    try:
+        row = db.service_get_or_create("h", "novalite-compute", "compute")
+    finally:
+        holder.close()
+    assert row is not None
+    assert len(slept) >= 20
+    # SQLite itself waited at most SQLITE_NATIVE_BUSY_MS at a time.
+    assert db_api.SQLITE_NATIVE_BUSY_MS <= 20
+
+
+def test_a_lock_held_past_statement_timeout_fails(tmp_path):
+    engine = db_api.create_engine("sqlite:///%s" % (tmp_path / "x.sqlite"),
+                                  statement_timeout=1.0)
+    migration.prepare(engine)
+    holder = sqlite3.connect(engine.url.database, isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
+    started = time.monotonic()
+    try:
+        with pytest.raises(sa.exc.OperationalError, match="locked"):
+            db_api.Database(engine).service_get_or_create("h", "b", "t")
+    finally:
+        holder.close()
+        engine.dispose()
+    assert 1.0 <= time.monotonic() - started < 3
+
+
+def test_sqlite_ddl_is_transactional(tmp_path):
+    """SQLAlchemy emits BEGIN itself: a table made in a transaction that
+    fails is not left behind (pysqlite alone commits DDL at once)."""
+    engine = db_api.create_engine("sqlite:///%s" % (tmp_path / "x.sqlite"))
+    with pytest.raises(RuntimeError):
+        with engine.begin() as connection:
+            connection.exec_driver_sql("CREATE TABLE half (id INTEGER)")
+            raise RuntimeError("killed here")
+    assert not sa.inspect(engine).has_table("half")
+    engine.dispose()
+
+
+# periodic_task_stats in place (hardening item 13) ---------------------------
+
+def _stats_row(task, runs):
+    return {"task": task, "schedule": "every 1 s", "runs": runs,
+            "failures": 0, "timeouts": 0, "last_start": None,
+            "last_duration": None, "next_due": None, "last_error": None}
+
+
+def test_task_stats_are_updated_in_place(db):
+    db.task_stats_save("h", "b", [_stats_row("a", 1), _stats_row("b", 1)])
+    first = {row.task: row.id for row in db.task_stats_get_all("h")}
+    # A later row, so that SQLite could not hand out the same ids again.
+    db.task_stats_save("other", "b", [_stats_row("a", 1)])
+    for runs in range(2, 6):
+        db.task_stats_save("h", "b", [_stats_row("a", runs),
+                                      _stats_row("b", runs)])
+    rows = db.task_stats_get_all("h")
+    assert {row.task: row.id for row in rows} == first
+    assert {row.runs for row in rows} == {5}
+    # A new task is added, a task that is gone is deleted; the rest stay.
+    db.task_stats_save("h", "b", [_stats_row("a", 6), _stats_row("c", 1)])
+    rows = {row.task: row for row in db.task_stats_get_all("h")}
+    assert set(rows) == {"a", "c"}
+    assert rows["a"].id == first["a"] and rows["a"].runs == 6
+    # Another host's rows are not touched.
+    db.task_stats_save("other", "b", [_stats_row("a", 2)])
+    assert db.task_stats_get_all("h")[0].id == first["a"]
+    db.task_stats_save("h", "b", [])
+    assert db.task_stats_get_all("h") == []
+    assert len(db.task_stats_get_all("other")) == 1
+
+
+# Errors explained (hardening item 13) ----------------------------------------
+
+def _dbapi_error(orig, kind=sa.exc.OperationalError):
+    return kind("SELECT 1", {}, orig)
+
+
+@pytest.mark.parametrize("orig, kind, status, text", [
+    (Exception({"S": "FATAL", "C": "28P01",
+                "M": 'password authentication failed for user "x"'}),
+     sa.exc.ProgrammingError, 78, "refused the credentials"),
+    (Exception(1045, "Access denied for user 'x'@'localhost'"),
+     sa.exc.OperationalError, 78, "refused the credentials"),
+    (Exception({"S": "FATAL", "C": "3D000",
+                "M": 'database "nova" does not exist'}),
+     sa.exc.ProgrammingError, 78, "create it, then run 'novalite-manage db "
+     "sync'"),
+    (Exception(1049, "Unknown database 'nova'"), sa.exc.OperationalError,
+     78, "does not exist"),
+    (Exception({"S": "ERROR", "C": "22001",
+                "M": "value too long for type character varying(255)"}),
+     sa.exc.ProgrammingError, 65, "refused the data"),
+    (Exception(1406, "Data too long for column 'host' at row 1"),
+     sa.exc.DataError, 65, "refused the data"),
+    (ConnectionRefusedError(111, "Connection refused"),
+     sa.exc.OperationalError, 69, "cannot use the database"),
+])
+def test_database_errors_are_explained(orig, kind, status, text):
+    from novalite.cmd import common
+
+    got_status, line = common.explain_database_error(_dbapi_error(orig, kind))
+    assert got_status == status
+    assert text in line
+    assert "\n" not in line
+
+
+def test_a_new_connection_waits_for_the_lock_to_set_wal(tmp_path):
+    """A file not yet in WAL mode, locked by another process: the new
+    connection's ``PRAGMA journal_mode=WAL`` waits (in short tries) too."""
+    path = str(tmp_path / "x.sqlite")
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("CREATE TABLE t (id INTEGER)")
+    holder.execute("BEGIN EXCLUSIVE")
+    engine = db_api.create_engine("sqlite:///" + path, statement_timeout=5)
+    releaser = threading.Timer(0.5, holder.rollback)
+    releaser.start()
+    try:
+        with engine.connect() as connection:
+            mode = connection.exec_driver_sql("PRAGMA journal_mode").scalar()
+    finally:
+        releaser.join()
+        holder.close()
+        engine.dispose()
+    assert mode == "wal"
+
+
+def test_a_read_then_write_transaction_takes_the_write_lock_first(db):
+    """A plain BEGIN reads a snapshot; a writer committing before this
+    transaction's first write would fail that write at once
+    (SQLITE_BUSY_SNAPSHOT). ``writing`` holds the write lock from BEGIN."""
+    other = sqlite3.connect(db.engine.url.database, isolation_level=None,
+                            timeout=0)
+    try:
+        with db_api.writing(db.engine) as connection:
+            connection.execute(sa.select(models.periodic_task_stats))
+            with pytest.raises(sqlite3.OperationalError, match="locked"):
+                other.execute("INSERT INTO services (host, binary, "
+                              "report_count, disabled, deleted) VALUES "
+                              "('x', 'y', 0, 0, 0)")
+    finally:
+        other.close()
+
+
+def test_database_errors_carry_no_background_link(tmp_path):
+    engine = db_api.create_engine("sqlite:///%s" % (tmp_path / "x.sqlite"))
+    try:
+        with pytest.raises(sa.exc.OperationalError) as caught:
+            with engine.connect() as connection:
+                connection.exec_driver_sql("SELECT * FROM nowhere")
+    finally:
+        engine.dispose()
+    assert "no such table: nowhere" in str(caught.value)
+    assert "sqlalche.me" not in str(caught.value)
+
+
+def test_waiting_too_long_for_another_migration_is_unavailable(
+        tmp_path, capsys):
+    from novalite.cmd import common
+
+    engine = db_api.create_engine("sqlite:///%s" % (tmp_path / "x.sqlite"))
+    with migration._migration_lock(engine):
+        @common.explained_errors
+        def command():
+            migration.db_sync(engine, lock_timeout=0.3)
+
+        assert command() == 69
+    engine.dispose()
+    line = capsys.readouterr().err.strip()
+    assert len(line.splitlines()) == 1
+    assert "another process has been migrating" in line

@@ -16,8 +16,9 @@ Revision ID: 0001
 Revises:
 """
 
-from alembic import op
 import sqlalchemy as sa
+
+from novalite.db import migration
 
 revision = "0001"
 down_revision = None
@@ -26,7 +27,7 @@ depends_on = None
 
 
 def upgrade():
-    op.create_table(
+    migration.create_table(
         "services",
         sa.Column("id", sa.Integer, primary_key=True),
         sa.Column("host", sa.String(255), nullable=False),

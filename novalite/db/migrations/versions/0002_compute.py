@@ -16,8 +16,9 @@ Revision ID: 0002
 Revises: 0001
 """
 
-from alembic import op
 import sqlalchemy as sa
+
+from novalite.db import migration
 
 revision = "0002"
 down_revision = "0001"
@@ -35,7 +36,7 @@ def _soft_delete_columns():
 
 
 def upgrade():
-    op.create_table(
+    migration.create_table(
         "compute_nodes",
         sa.Column("id", sa.Integer, primary_key=True),
         sa.Column("host", sa.String(255), nullable=False),
@@ -55,12 +56,12 @@ def upgrade():
         sa.UniqueConstraint("host", "deleted",
                             name="uniq_compute_nodes0host0deleted"),
     )
-    op.create_table(
+    migration.create_table(
         "instances",
         sa.Column("id", sa.Integer, primary_key=True),
         sa.Column("uuid", sa.String(36), nullable=False, unique=True),
         sa.Column("display_name", sa.String(255)),
-        sa.Column("host", sa.String(255), index=True),
+        sa.Column("host", sa.String(255)),
         sa.Column("vm_state", sa.String(255)),
         sa.Column("power_state", sa.Integer),
         sa.Column("task_state", sa.String(255)),
@@ -72,7 +73,8 @@ def upgrade():
         sa.Column("terminated_at", sa.DateTime),
         *_soft_delete_columns(),
     )
-    op.create_table(
+    migration.create_index("ix_instances_host", "instances", ["host"])
+    migration.create_table(
         "periodic_task_stats",
         sa.Column("id", sa.Integer, primary_key=True),
         sa.Column("host", sa.String(255), nullable=False),
@@ -90,7 +92,7 @@ def upgrade():
         sa.UniqueConstraint("host", "binary", "task",
                             name="uniq_periodic_task_stats0host0binary0task"),
     )
-    op.create_table(
+    migration.create_table(
         "service_capabilities",
         sa.Column("id", sa.Integer, primary_key=True),
         sa.Column("service_name", sa.String(255), nullable=False),
