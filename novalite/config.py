@@ -85,15 +85,20 @@ def parse_args(argv, conf=CONF, default_config_files=None):
     """
     register_options(conf)
     prog = os.path.basename(argv[0])
+    default_config_dirs = []
     if default_config_files is None:
         default_config_files = cfg.find_config_files(project="novalite",
                                                      prog=prog)
+        default_config_dirs = cfg.find_config_dirs(project="novalite",
+                                                   prog=prog)
     if not {"-h", "--help", "--version"} & set(argv[1:]):
-        check_files(_files_named_by(argv[1:], default_config_files), conf)
+        check_files(_files_named_by(argv[1:], default_config_files,
+                                    default_config_dirs), conf)
     try:
         conf(argv[1:], project="novalite", prog=prog,
              version=version.version_info.version_string(),
-             default_config_files=default_config_files)
+             default_config_files=default_config_files,
+             default_config_dirs=default_config_dirs)
     except cfg.ConfigFilesNotFoundError as exc:
         raise ConfigError(", ".join(exc.config_files),
                           "config file not found")
@@ -105,14 +110,15 @@ def parse_args(argv, conf=CONF, default_config_files=None):
     return conf
 
 
-def _files_named_by(args, default_config_files):
-    """The files oslo.config will read for ``args``, in its order."""
+def _files_named_by(args, default_config_files, default_config_dirs=()):
+    """The files oslo.config will read for ``args``, in its order: the
+    same list ``config_files()`` gives once it has read them."""
     parser = argparse.ArgumentParser(add_help=False)
     parser.add_argument("--config-file", action="append")
     parser.add_argument("--config-dir", action="append")
     known, _ = parser.parse_known_args(args)
     files = list(known.config_file or default_config_files or [])
-    for directory in known.config_dir or []:
+    for directory in known.config_dir or default_config_dirs or []:
         files.extend(config_dir_files(directory))
     return files
 

@@ -10,19 +10,26 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
-"""Hold SIGHUP and SIGUSR2 from the first statement of a command.
+"""Signals from the first statement of a command until the launcher.
 
-Their default action ends the process, and a daemon takes a few hundred
-milliseconds to import, parse its configuration and reach the launcher
-that serves them: an operator's ``systemctl reload`` or a monitoring
-script's SIGUSR2 in that window killed it. Imported before anything else
-by ``novalite.cmd``; the launcher takes the held signals over and serves
-them once the service runs. Plain Python: no eventlet here.
+A daemon takes a few hundred milliseconds (seconds on a loaded host) to
+import, parse its configuration and reach the launcher that serves its
+signals. In that window SIGHUP and SIGUSR2 killed it (their default
+action): an operator's ``systemctl reload`` or a monitoring script's
+SIGUSR2 ended the service. They are held, and the launcher serves them
+once the service runs. SIGTERM and SIGINT end the command at once with
+status 0, as a stop would: nothing has started yet, so nothing is lost
+(without this, SIGINT printed a KeyboardInterrupt traceback and SIGTERM
+ended it with -15). Imported before anything else by ``novalite.cmd``.
+Plain Python: no eventlet here.
 """
 
+import os
 import signal
+import sys
 
 HELD = (signal.SIGHUP, signal.SIGUSR2)
+STOPS = (signal.SIGTERM, signal.SIGINT)
 
 _received = []
 
@@ -32,17 +39,34 @@ def _hold(signum, frame):
         _received.append(signum)
 
 
+def exit_now(signum, frame=None, when="while starting"):
+    """End the process at once with status 0, saying why on stderr."""
+    name = signal.Signals(signum).name
+    try:
+        sys.stderr.flush()
+        os.write(2, ("%s: caught %s %s; exiting\n" % (
+            os.path.basename(sys.argv[0]), name, when)).encode())
+    except OSError:
+        pass
+    os._exit(0)
+
+
 def hold():
-    """Remember HUP and USR2 instead of dying of them."""
+    """Remember HUP and USR2 instead of dying of them; exit 0 at once on
+    TERM and INT."""
     for signum in HELD:
         signal.signal(signum, _hold)
+    for signum in STOPS:
+        signal.signal(signum, exit_now)
 
 
 def release():
-    """Give HUP and USR2 back their default action (for commands that do
-    not serve them, like novalite-manage: a hang-up should end it)."""
-    for signum in HELD:
+    """Give every signal back its default action (for commands that do not
+    serve them, like novalite-manage: a hang-up or Ctrl-C should end it as
+    usual)."""
+    for signum in HELD + (signal.SIGTERM,):
         signal.signal(signum, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     _received.clear()
 
 

@@ -67,6 +67,9 @@ def new_event():
 
 
 _native_threading = eventlet.patcher.original("threading")
+
+#: The longest a stopping service waits for one of its OS threads.
+NATIVE_JOIN_SECONDS = 5.0
 _native_queue = eventlet.patcher.original("queue")
 
 
@@ -123,8 +126,10 @@ class NativeTimer:
         return not self._thread.is_alive()
 
     def wait(self):
-        """As a LoopingCall's wait(): block until the thread ended."""
-        self.join()
+        """As a LoopingCall's wait(): block until the thread ended, or at
+        most NATIVE_JOIN_SECONDS: a beat stuck in the kernel must not keep
+        the process from exiting (the thread is a daemon)."""
+        self.join(NATIVE_JOIN_SECONDS)
 
     def _run(self):
         clock = self.clock
@@ -205,18 +210,6 @@ def time_limit(seconds):
     """A context manager that silently leaves its body after ``seconds``
     (None: no limit), at the first point where the body yields."""
     return eventlet.Timeout(seconds, False)
-
-
-def current():
-    """The greenthread running now."""
-    return greenlet.getcurrent()
-
-
-def call_from_hub(function, *args):
-    """Call ``function(*args)`` from the event loop itself, as soon as the
-    running greenthread yields; there ``thread.throw(exc)`` raises ``exc``
-    in a greenthread where it waits."""
-    eventlet.hubs.get_hub().schedule_call_global(0, function, *args)
 
 
 def start_native_thread(function, name):

@@ -127,7 +127,10 @@ class Heartbeat:
         """Once the timers are stopped: let the OS thread end and free
         what it held."""
         if self._native is not None:
-            self._native.join(5)
+            if not self._native.join(greenthreads.NATIVE_JOIN_SECONDS):
+                LOG.warning("The heartbeat thread is still inside a beat; "
+                            "leaving it to end with the process")
+                return
             self.relay.close()
             self.own_db.dispose()
 

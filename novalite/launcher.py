@@ -44,8 +44,12 @@ class Launcher:
     * SIGUSR2: write a Guru Meditation Report to stderr (or ``log_dir``).
 
     Signals are served from before ``service.start()``: SIGTERM or SIGINT
-    during start-up (a database that does not answer, say) interrupts it
-    and the service stops; a SIGHUP then is applied once start-up is done.
+    during start-up (a database that does not answer, say) ends the
+    process at once with status 0, as before the launcher existed
+    (``novalite.early_signals``): a start-up cut anywhere is what the next
+    start reconciles, like a crash, and interrupting it at an arbitrary
+    point instead would leave half-started parts to stop. A SIGHUP then is
+    applied once start-up is done.
     SIGHUP and SIGUSR2 received before the launcher existed (held by
     ``novalite.early_signals``) are served the same way.
     """
@@ -60,21 +64,19 @@ class Launcher:
         self._read_fd = self._write_fd = None
         self._previous_handlers = {}
         self._previous_wakeup_fd = -1
-        self._starting = None
+        self._starting = False
         self._reload_when_started = False
 
     def start(self):
         """Start the service with its signals served."""
         self._install_signal_handlers()
         reports.register(self.service.periodic_runner)
-        self._starting = greenthreads.current()
+        self._starting = True
         greenthreads.spawn(self._serve_signals)
         try:
             self.service.start()
-        except StartupInterrupted as exc:
-            LOG.info("Caught %s during start-up", exc)
         finally:
-            self._starting = None
+            self._starting = False
         if self._reload_when_started and not self._stopped.ready():
             self.reload()
 
@@ -116,20 +118,23 @@ class Launcher:
             for signum in self.STOP_SIGNALS:
                 if signum in received:
                     name = signal.Signals(signum).name
+                    if self._starting:
+                        LOG.info("Caught %s during start-up; exiting at "
+                                 "once", name)
+                        early_signals.exit_now(signum, when="during start-up")
                     self._stopped.send(name)
-                    greenthreads.call_from_hub(self._interrupt_start, name)
                     return
             if signal.SIGHUP in received:
-                if self._starting is not None:
+                if self._starting:
                     self._reload_when_started = True
                 else:
                     self.reload()
             if signal.SIGUSR2 in received:
-                reports.write(self.service.binary, self.conf.log_dir)
-
-    def _interrupt_start(self, name):
-        if self._starting is not None:
-            self._starting.throw(StartupInterrupted(name))
+                try:
+                    reports.write(self.service.binary, self.conf.log_dir)
+                except Exception:
+                    LOG.exception("Could not write the Guru Meditation "
+                                  "Report")
 
     def reload(self):
         """Re-read the configuration; keep the running one if it is bad."""
@@ -144,14 +149,6 @@ class Launcher:
             LOG.exception("Reload failed; the previous configuration stays "
                           "in force")
         systemd.ready()
-
-
-class StartupInterrupted(BaseException):
-    """Raised in the starting service by SIGTERM or SIGINT.
-
-    A BaseException, so that no ``except Exception`` on the way (a
-    database retry, say) swallows it.
-    """
 
 
 def _wake_only(signum, frame):

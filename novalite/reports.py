@@ -103,9 +103,13 @@ class _StderrWriter:
                         "files")
             return
         self._busy = True
-        greenthreads.start_native_thread(
-            functools.partial(self._write_all, text.encode()),
-            name="novalite-report")
+        try:
+            greenthreads.start_native_thread(
+                functools.partial(self._write_all, text.encode()),
+                name="novalite-report")
+        except Exception:
+            self._busy = False
+            raise
 
     def _write_all(self, data):
         try:

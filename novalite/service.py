@@ -85,7 +85,9 @@ class Service:
             self.manager.periodic, context.get_admin_context(),
             periodic_interval, self._clock,
             self.conf.periodic_stall_threshold,
-            store=functools.partial(self.db.task_stats_save, host, binary))
+            store=functools.partial(self.db.task_stats_save, host, binary),
+            run_tick=self.manager.periodic_tasks,
+            run_spacing=self.manager.run_due_spacing_tasks)
         self.timers = []
         self._watchdog = None
         self._database_file = file_guard.FileGuard(self.db.engine)
@@ -241,10 +243,10 @@ class Service:
     def event_loop_ran(self):
         """The heartbeat saw the event loop run: report a stalled periodic
         pass, and tell systemd's watchdog."""
-        self.periodic_runner.check_stall()
-        self._reopen_a_lost_database_file()
         if self._watchdog:
             systemd.watchdog()
+        self.periodic_runner.check_stall()
+        self._reopen_a_lost_database_file()
 
     def _reopen_a_lost_database_file(self):
         """If the SQLite file was deleted, replaced or truncated under the
@@ -259,12 +261,15 @@ class Service:
         LOG.error("The SQLite database %s was %s while %s ran; reopening "
                   "it (what was written since is lost)",
                   self._database_file.path, what, self.binary)
-        self.periodic_runner.when_idle(self._reopen_database,
-                                       "the database is reopened")
+        greenthreads.spawn(self.periodic_runner.when_idle,
+                           functools.partial(self._reopen_database, what),
+                           "the database is reopened")
 
-    def _reopen_database(self):
+    def _reopen_database(self, what):
+        moved = self._database_file.set_aside(what)
+        if moved:
+            LOG.warning("The truncated SQLite file is kept as %s", moved)
         self.db.dispose()
-        self._database_file.forget_journal()
         try:
             migration.prepare(self.db.engine)
         except Exception:

@@ -11,14 +11,24 @@
 # under the License.
 
 import logging
+import sys
+import types
 
 from oslo_config import fixture as config_fixture
 import pytest
 
-from novalite import conf
-from novalite.db import api as db_api
-from novalite.db import migration
-from tests import fakes
+# The test runner itself is never monkey-patched. Importing novalite.cmd
+# (for a helper of novalite-manage, say) patches the process it runs in,
+# and a patched runner turns the threads that read the daemons' output
+# into greenthreads that trip over each other's file descriptors. The
+# daemons the functional tests start are patched as in production.
+sys.modules.setdefault("novalite.monkey_patch",
+                       types.ModuleType("novalite.monkey_patch"))
+
+from novalite import conf  # noqa: E402
+from novalite.db import api as db_api  # noqa: E402
+from novalite.db import migration  # noqa: E402
+from tests import fakes  # noqa: E402
 
 
 @pytest.fixture

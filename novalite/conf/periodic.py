@@ -17,6 +17,7 @@ from oslo_config import cfg
 periodic_opts = [
     cfg.BoolOpt("run_external_periodic_tasks",
                 default=True,
+                mutable=True,
                 help="""
 Run the periodic tasks that may instead run in an external process.
 

@@ -159,6 +159,16 @@ def _retry_while_locked(dialect, timeout, sleep=None, clock=time.monotonic):
         setattr(dialect, name, retrying(getattr(dialect, name)))
 
 
+def _existing_file_only(url):
+    """``url`` opened read-write but never created: a beat that finds the
+    database file gone must not make an empty one (which would pick up the
+    lost file's journal); the service reopens it (``FileGuard``)."""
+    if url.database in (None, "", ":memory:"):
+        return url
+    return url.set(database="file:%s" % os.path.abspath(url.database),
+                   query={"mode": "rw", "uri": "true"})
+
+
 def configured_timeouts():
     """``(connect_timeout, statement_timeout)`` of ``[database]``."""
     group = novalite_conf.CONF.database
@@ -224,7 +234,8 @@ def create_engine(url, max_pool_size=5, pool_timeout=10.0, own_thread=False,
             # at most OWN_THREAD_LOCK_WAIT; the next beat tries again.
             wait = min(statement_timeout, OWN_THREAD_LOCK_WAIT)
             busy_ms = int(wait * 1000)
-            engine = sa.create_engine(parsed, poolclass=sa.pool.NullPool,
+            engine = sa.create_engine(_existing_file_only(parsed),
+                                      poolclass=sa.pool.NullPool,
                                       connect_args={"timeout": wait})
         else:
             busy_ms = SQLITE_NATIVE_BUSY_MS

@@ -21,6 +21,7 @@ the file at its path.
 """
 
 import os
+import time
 
 
 class FileGuard:
@@ -37,6 +38,7 @@ class FileGuard:
         self.remember()
 
     def _stat(self):
+        """The file's stat; None if it is gone; raises another OSError."""
         try:
             return os.stat(self.path)
         except FileNotFoundError:
@@ -51,15 +53,28 @@ class FileGuard:
             found.st_dev, found.st_ino)
         self._size = 0 if found is None else found.st_size
 
-    def forget_journal(self):
-        """Remove the WAL and shared-memory files of the lost database:
-        replayed onto a new or truncated file they would corrupt it. Call
-        once every connection to the lost file is closed."""
+    def set_aside(self, what):
+        """Take the lost file's remains away from its path, before the
+        connections to it are closed: a truncated file is renamed (the
+        connections' last checkpoint then goes into it, not into the path),
+        and the journal (``-wal``, ``-shm``) is removed, which replayed
+        onto a new file would corrupt it.
+
+        :returns: where a truncated file went, or None.
+        """
+        moved = None
+        if what.startswith("truncated"):
+            moved = "%s.truncated-%d" % (self.path, int(time.time()))
+            try:
+                os.rename(self.path, moved)
+            except FileNotFoundError:
+                moved = None
         for suffix in ("-wal", "-shm"):
             try:
                 os.unlink(self.path + suffix)
             except FileNotFoundError:
                 pass
+        return moved
 
     def changed(self):
         """What happened to the file in use, or None if nothing did:
@@ -70,7 +85,10 @@ class FileGuard:
         a few pages into it again since."""
         if self.path is None or self._identity is None:
             return None
-        found = self._stat()
+        try:
+            found = self._stat()
+        except OSError:
+            return None  # cannot tell (a permission lost, say): no action
         if found is None:
             return "deleted"
         if (found.st_dev, found.st_ino) != self._identity:

@@ -19,6 +19,7 @@ a pass that stalls, holds back a reload until the pass ends, and saves the
 tasks' views for ``novalite-manage task list`` after each pass.
 """
 
+import functools
 import math
 
 from oslo_log import log as logging
@@ -28,6 +29,10 @@ from novalite import loopingcall
 from novalite.periodic import render
 
 LOG = logging.getLogger(__name__)
+
+#: Seconds the timer waits when it wakes while an action held back for
+#: the pass runs (a reload, say), before it tries the pass again.
+ACTION_RETRY_SECONDS = 0.05
 
 
 class PeriodicRunner:
@@ -39,14 +44,23 @@ class PeriodicRunner:
     :param clock: the clock seam.
     :param stall_threshold: seconds of a pass after which (and after each
         further threshold) the stall is logged.
+    :param run_tick: called with the context and ``raise_on_error`` for a
+        pass that is a tick (the manager's ``periodic_tasks``, so that a
+        manager that overrides it is honoured); ``tasks.run_pass`` by
+        default.
+    :param run_spacing: likewise between ticks (the manager's
+        ``run_due_spacing_tasks``).
     :param store: called with the rows of ``periodic_task_stats`` after a
         pass in which a task ran or a schedule changed; may raise, and is
         then called again after the next pass.
     """
 
     def __init__(self, tasks, context, interval, clock, stall_threshold,
-                 store=None):
+                 store=None, run_tick=None, run_spacing=None):
         self.tasks = tasks
+        self._run_tick = run_tick or tasks.run_pass
+        self._run_spacing = run_spacing or functools.partial(
+            tasks.run_pass, tick=False)
         self.context = context
         self.interval = interval
         self.clock = clock
@@ -59,6 +73,7 @@ class PeriodicRunner:
         self._pass_started = None
         self._stall_reported = 0
         self._after_pass = []
+        self._acting = False
         self._saved = None
 
     # The timer --------------------------------------------------------------
@@ -97,6 +112,8 @@ class PeriodicRunner:
         :returns: seconds until the next tick or spacing task.
         """
         clock = self.clock
+        if self._acting:
+            return ACTION_RETRY_SECONDS
         now = clock.monotonic()
         if self._next_tick_at is None:
             self._next_tick_at = now
@@ -104,38 +121,61 @@ class PeriodicRunner:
         self._stall_reported = 0
         try:
             if now >= self._next_tick_at:
-                idle = self.tasks.run_pass(self.context, raise_on_error)
+                idle = self._run_tick(self.context, raise_on_error)
                 behind = clock.monotonic() - self._next_tick_at
                 self._next_tick_at += (math.floor(behind / self.interval)
                                       + 1) * self.interval
             else:
-                idle = self.tasks.run_pass(self.context, raise_on_error,
-                                           tick=False)
-        finally:
+                idle = self._run_spacing(self.context, raise_on_error)
+        except Exception:
+            self._end_pass()
+            raise
+        except BaseException:
+            # Abandoned (killed at stop): nothing more may wait on it.
             self._pass_started = None
-            while self._after_pass:
-                action, what = self._after_pass.pop(0)
-                try:
-                    action()
-                except Exception:
-                    LOG.exception("What waited for the periodic pass to "
-                                  "end failed (%s)", what)
-            self.save_stats()
+            raise
+        self._end_pass()
         now = clock.monotonic()
         wait = max(min(idle, self._next_tick_at - now), 0.0)
         self.next_pass_at = now + wait
         return wait
 
+    def _end_pass(self):
+        """Carry out what waited for the pass, then save the views; the
+        pass counts as running until both are done."""
+        self._acting = True
+        try:
+            while self._after_pass:
+                action, what = self._after_pass.pop(0)
+                self._carry_out(action, what)
+            self.save_stats()
+        finally:
+            self._acting = False
+            self._pass_started = None
+
+    @staticmethod
+    def _carry_out(action, what):
+        try:
+            action()
+        except Exception:
+            LOG.exception("What waited for the periodic pass failed (%s)",
+                          what)
+
     # While a pass runs ------------------------------------------------------
 
     def when_idle(self, action, what):
         """Call ``action()`` now, or when the running pass ends, so that a
-        task never sees its settings or its manager change under it.
+        task never sees its settings or its manager change under it; no
+        pass starts while the action runs, even if it yields.
 
-        :param what: what the action does, for the log line.
+        :param what: what the action does, for the log lines.
         """
-        if self._pass_started is None:
-            action()
+        if self._pass_started is None and not self._acting:
+            self._acting = True
+            try:
+                self._carry_out(action, what)
+            finally:
+                self._acting = False
             return
         LOG.info("A periodic pass is running (%s); %s when it ends",
                  self.tasks.current_task or "between tasks", what)

@@ -160,7 +160,9 @@ class TaskSchedule:
                       and self._inactive_reason(settings) is None
                       and not old.is_tick_task and not settings.is_tick_task)
         if keeps_grid:
-            self._place_on_grid(state, state.last_start)
+            last_end = (None if state.last_start is None
+                        else state.last_start + state.last_duration)
+            self._place_on_grid(state, last_end)
         else:
             self._activate(state)
         return state

@@ -161,17 +161,14 @@ class TaskSet:
     @staticmethod
     def _log_error(state, error):
         """The traceback at the first failure and when the error changes;
-        then a line with the count at the 2nd, 4th, 8th ... time in a row,
-        so that a task failing every run (a database gone for an hour)
-        neither fills the disk nor drowns the lines that matter."""
+        then one line with the count, so that a task failing every run (a
+        database gone for an hour) does not fill the disk with the same
+        traceback."""
         repeats = state.same_error_runs
         if repeats == 1:
             LOG.error("Error during %s: %s", state.full_name, error,
                       exc_info=error)
-        elif repeats & (repeats - 1) == 0:
+        else:
             LOG.error("Error during %s: %s (the same error %d times in a "
                       "row; its traceback was logged the first time)",
                       state.full_name, error, repeats)
-        else:
-            LOG.debug("Error during %s: %s (the same error %d times in a "
-                      "row)", state.full_name, error, repeats)

@@ -58,11 +58,14 @@ class TcpProxy:
                 data = source.recv(65536)
                 if not data:
                     break
-                sink.sendall(data)
+                self._forward(data, sink)
         except OSError:
             pass
         finally:
             self._drop(source, sink)
+
+    def _forward(self, data, sink):
+        sink.sendall(data)
 
     def _drop(self, *sockets):
         with self._lock:

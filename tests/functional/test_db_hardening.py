@@ -122,18 +122,9 @@ class FreezableProxy(tcp_proxy.TcpProxy):
         self.frozen = threading.Event()
         super().__init__(target)
 
-    def _pipe(self, source, sink):
-        try:
-            while True:
-                data = source.recv(65536)
-                if not data:
-                    break
-                if not self.frozen.is_set():
-                    sink.sendall(data)
-        except OSError:
-            pass
-        finally:
-            self._drop(source, sink)
+    def _forward(self, data, sink):
+        if not self.frozen.is_set():
+            sink.sendall(data)
 
 
 @pytest.mark.parametrize("database_url", ["postgresql", "mysql"],
@@ -198,7 +189,9 @@ def test_sigterm_while_the_sqlite_file_is_locked_exits_in_time(
     finally:
         holder.release()
     assert status == 0, "\n".join(compute.lines[-30:])
-    assert took < graceful + 1.5, "SIGTERM took %.1f s" % took
+    # Before: 25 s. The margin covers the heartbeat thread's last lock
+    # wait (1 s) and a loaded machine.
+    assert took < graceful + 5, "SIGTERM took %.1f s" % took
     assert not compute.matching("Event loop stalled"), "\n".join(
         compute.matching("Event loop stalled"))
     assert compute.matching("Caught SIGTERM", mark)

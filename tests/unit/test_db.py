@@ -380,7 +380,8 @@ def test_a_new_connection_waits_for_the_lock_to_set_wal(tmp_path):
     """A file not yet in WAL mode, locked by another process: the new
     connection's ``PRAGMA journal_mode=WAL`` waits (in short tries) too."""
     path = str(tmp_path / "x.sqlite")
-    holder = sqlite3.connect(path, isolation_level=None)
+    holder = sqlite3.connect(path, isolation_level=None,
+                             check_same_thread=False)
     holder.execute("CREATE TABLE t (id INTEGER)")
     holder.execute("BEGIN EXCLUSIVE")
     engine = db_api.create_engine("sqlite:///" + path, statement_timeout=5)
