@@ -51,7 +51,7 @@ def installed_unit(tmp_path):
 def test_unit_has_what_operators_rely_on():
     text = unit_text()
     for line in ("Type=notify", "ExecReload=/bin/kill -HUP $MAINPID",
-                 "Restart=on-failure", "RestartPreventExitStatus=78",
+                 "Restart=on-failure", "RestartPreventExitStatus=78 65",
                  "User=novalite", "StateDirectory=novalite",
                  "LogsDirectory=novalite"):
         assert line in text.splitlines(), line
