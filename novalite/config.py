@@ -54,8 +54,6 @@ MAX_FILE_SIZE = 1024 * 1024
 #: Values longer than this are shortened in error lines.
 _SHOWN_LENGTH = 60
 
-_TASK_OPTS = {opt.name: opt for opt in task_conf.task_opts}
-
 
 class ConfigError(Exception):
     """A configuration problem, said in one line."""
@@ -305,7 +303,7 @@ def check_files(files, conf):
         for section, values in sections.items():
             substitutes = not section.startswith(task_conf.SECTION_PREFIX)
             if not substitutes:
-                options = _TASK_OPTS
+                options = task_conf.TASK_OPTS_BY_NAME
             elif section in known:
                 options = known[section]
             else:

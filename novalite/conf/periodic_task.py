@@ -58,3 +58,6 @@ Seconds after which a run is interrupted and counted as failed, from 0 to
 31536000 (one year); 0: never.
 """),
 ]
+
+#: The options of a task section by name, for the code that reads them.
+TASK_OPTS_BY_NAME = {opt.name: opt for opt in task_opts}

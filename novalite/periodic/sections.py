@@ -24,8 +24,6 @@ from novalite.conf import periodic_task as task_conf
 from novalite import exception
 from novalite.periodic import settings as task_settings
 
-_TASK_OPTS = {opt.name: opt for opt in task_conf.task_opts}
-
 
 def read(files):
     """``{config name: (where, {option: value})}`` from every task section.
@@ -42,7 +40,7 @@ def read(files):
                 name, ("%s: [%s]" % (path, section), {}))
             for key, raw_values in values.items():
                 option_where = "%s: [%s] %s" % (path, section, key)
-                opt = _TASK_OPTS.get(key)
+                opt = task_conf.TASK_OPTS_BY_NAME.get(key)
                 if opt is None:
                     raise config.ConfigError(option_where, "unknown option")
                 config.check_value(option_where, opt, raw_values[-1],

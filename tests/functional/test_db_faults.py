@@ -33,6 +33,7 @@ from novalite.db import migration
 from tests.functional import daemon as daemon_module
 from tests.functional import test_database
 from tests.functional import test_reliability
+from tests.unit import test_db
 
 #: A fresh database of each kind, dropped afterwards; these tests take the
 #: PostgreSQL one, skipped when the server does not answer.
@@ -298,23 +299,17 @@ def test_a_value_too_long_is_a_data_error_not_unavailable(database_url,
     assert "cannot use the database" not in line
 
 
-def _stats(task, runs):
-    return {"task": task, "schedule": "every 1 s", "runs": runs,
-            "failures": 0, "timeouts": 0, "last_start": None,
-            "last_duration": 0.5, "next_due": None, "last_error": None}
-
-
 def test_task_statistics_keep_their_rows_across_saves(database_url):
     engine = db_api.create_engine(database_url)
     try:
         migration.db_sync(engine)
         db = db_api.Database(engine)
-        db.task_stats_save("h", "b", [_stats("a", 1), _stats("b", 1)])
+        row = test_db._stats_row
+        db.task_stats_save("h", "b", [row("a", 1), row("b", 1)])
         ids = {row.task: row.id for row in db.task_stats_get_all("h")}
-        db.task_stats_save("other", "b", [_stats("a", 1)])
+        db.task_stats_save("other", "b", [row("a", 1)])
         for runs in range(2, 12):
-            db.task_stats_save("h", "b", [_stats("a", runs),
-                                          _stats("b", runs)])
+            db.task_stats_save("h", "b", [row("a", runs), row("b", runs)])
         rows = db.task_stats_get_all("h")
         assert {row.task: row.id for row in rows} == ids
         assert [row.runs for row in rows] == [11, 11]

@@ -312,6 +312,7 @@ def test_sqlite_ddl_is_transactional(tmp_path):
 # periodic_task_stats in place (hardening item 13) ---------------------------
 
 def _stats_row(task, runs):
+    """A row of periodic_task_stats as the periodic runner hands it."""
     return {"task": task, "schedule": "every 1 s", "runs": runs,
             "failures": 0, "timeouts": 0, "last_start": None,
             "last_duration": None, "next_due": None, "last_error": None}
