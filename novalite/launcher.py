@@ -43,15 +43,14 @@ class Launcher:
       own configuration; a bad file changes nothing.
     * SIGUSR2: write a Guru Meditation Report to stderr (or ``log_dir``).
 
-    Signals are served from before ``service.start()``: SIGTERM or SIGINT
+    Signals are served from before ``service.start()``. SIGTERM or SIGINT
     during start-up (a database that does not answer, say) ends the
     process at once with status 0, as before the launcher existed
     (``novalite.early_signals``): a start-up cut anywhere is what the next
-    start reconciles, like a crash, and interrupting it at an arbitrary
-    point instead would leave half-started parts to stop. A SIGHUP then is
-    applied once start-up is done.
-    SIGHUP and SIGUSR2 received before the launcher existed (held by
-    ``novalite.early_signals``) are served the same way.
+    start reconciles, like a crash, while interrupting it at an arbitrary
+    point would leave half-started parts to stop. A SIGHUP during
+    start-up, or held by ``early_signals`` before the launcher existed, is
+    applied once start-up is done; a held SIGUSR2 writes its report then.
     """
 
     STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
