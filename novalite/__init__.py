@@ -11,3 +11,13 @@
 # under the License.
 
 """novalite: a lightweight re-creation of the nova-compute daemon skeleton."""
+
+import warnings
+
+# Operators cannot act on the deprecation notices of eventlet and of
+# oslo.messaging's eventlet executor, and the daemon chose both knowingly
+# (the threading backend is the way off them): keep them out of its log.
+warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")
+warnings.filterwarnings("ignore", message=r"Eventlet usages are deprecated")
+warnings.filterwarnings("ignore",
+                        message=r"Using the 'executor' argument is deprecated")

@@ -37,6 +37,14 @@ class RequestContext:
                 "is_admin": self.is_admin, "request_id": self.request_id,
                 "read_deleted": self.read_deleted}
 
+    @classmethod
+    def from_dict(cls, values):
+        """The context ``to_dict()`` gave, as it came off the bus: keys it
+        does not know (a newer sender's) are ignored."""
+        known = ("user_id", "project_id", "is_admin", "request_id",
+                 "read_deleted")
+        return cls(**{key: values[key] for key in known if key in values})
+
     def elevated(self, read_deleted=None):
         """Return an admin copy of this context, as nova's elevated() does."""
         return RequestContext(self.user_id, self.project_id, is_admin=True,

@@ -89,3 +89,19 @@ class InstanceNotFound(NovaliteException):
 class InstanceInvalidState(NovaliteException):
     msg_fmt = ("Cannot %(action)s instance %(instance_id)s while it is "
                "%(state)s")
+
+
+class BrokerUnavailable(NovaliteException):
+    msg_fmt = ("cannot reach the message broker of [DEFAULT] transport_url "
+               "%(url)s: %(reason)s")
+
+
+class ServiceTooOld(NovaliteException):
+    msg_fmt = ("cannot send %(method)s at version %(version)s to the "
+               "%(topic)s services: [upgrade_levels] %(level)s caps what is "
+               "sent at %(cap)s")
+
+
+class ServiceNotAnswering(NovaliteException):
+    msg_fmt = ("no answer from the %(topic)s service on %(server)s to "
+               "%(method)s within %(timeout)s s: is it running?")

@@ -21,17 +21,13 @@ drive hours of schedule in microseconds without sleeping.
 import contextlib
 import os
 import time
-import warnings
 
 # NOTE(novalite): eventlet's green DNS pulls in dnspython, a tenth of a
 # second and several MiB at every start, for the rare database connection
 # made by name. Operators who resolve slowly can set it back to "no".
 os.environ.setdefault("EVENTLET_NO_GREENDNS", "yes")
 
-with warnings.catch_warnings():
-    # Operators cannot act on eventlet's own deprecation notice.
-    warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")
-    import eventlet
+import eventlet  # its deprecation notice is filtered by novalite/__init__
 import greenlet
 
 GreenletExit = greenlet.GreenletExit
@@ -184,6 +180,12 @@ class LogRelay:
         self._reader.kill()
         os.close(self._read_fd)
         os.close(self._write_fd)
+
+
+#: The executor oslo.messaging's RPC servers dispatch with: the one that
+#: matches this backend's greenthreads (oslo.messaging would pick it too
+#: under monkey patching, but said here, in one place).
+RPC_EXECUTOR = "eventlet"
 
 
 def wait_readable(fd):

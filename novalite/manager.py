@@ -31,6 +31,7 @@ from novalite import greenthreads
 from novalite.periodic import decorator
 from novalite.periodic import settings as task_settings
 from novalite.periodic import taskset
+from novalite import rpc
 from novalite.scheduler import rpcapi as scheduler_rpcapi
 
 LOG = logging.getLogger(__name__)
@@ -62,12 +63,21 @@ class Manager(metaclass=ManagerMeta):
     :param conf: the configuration to read; the global CONF by default.
     :param clock: the clock seam (monotonic, time, wait, deadline).
     :param db: the Database the manager may use; the service hands its own.
+    :param transport: the message bus (oslo.messaging), or None when the
+        service runs standalone.
+
+    With a transport the service serves the manager on its topic: the
+    methods marked ``@rpc.expose`` can be called, at the versions
+    ``target`` says it speaks (nova's ``RPC_API_VERSION``).
     """
 
+    target = rpc.Target(version="1.0")
+
     def __init__(self, host=None, service_name="undefined", *, conf=None,
-                 clock=None, db=None):
+                 clock=None, db=None, transport=None):
         self.conf = conf if conf is not None else CONF
         self.db = db
+        self.transport = transport
         self.host = host if host is not None else self.conf.host
         self.service_name = service_name
         self._clock = clock if clock is not None else greenthreads.CLOCK
@@ -182,13 +192,15 @@ class SchedulerDependentManager(Manager):
 
     The subclass reports its capabilities with
     ``update_service_capabilities``; every tick the last capabilities are
-    published to the scheduler API.
+    published through the scheduler API: recorded in the database, and
+    with a transport fanned out to every scheduler.
     """
 
     def __init__(self, host=None, service_name="undefined", **kwargs):
-        self.last_capabilities = None
-        self.scheduler_rpcapi = scheduler_rpcapi.SchedulerAPI()
         super().__init__(host, service_name, **kwargs)
+        self.last_capabilities = None
+        self.scheduler_rpcapi = scheduler_rpcapi.SchedulerAPI(
+            self.conf, self.db, self.transport)
 
     def update_service_capabilities(self, capabilities):
         """Remember ``capabilities`` to publish at the next tick."""

@@ -12,15 +12,18 @@
 
 """Service: runs a manager with its heartbeat and periodic timers.
 
-``Service.start()`` readies the database, then follows nova's order:
-``init_host()``, the ``services`` row, ``pre_start_hook()``, the heartbeat
-timer, the periodic timer (at the host's phase of the fuzzy delay),
-``post_start_hook()``, then systemd's ``READY=1``.
+``Service.start()`` readies the database (and, with a ``transport_url``,
+checks that the broker answers), then follows nova's order:
+``init_host()``, the ``services`` row, ``pre_start_hook()``, the RPC
+server, the heartbeat timer, the periodic timer (at the host's phase of
+the fuzzy delay), ``post_start_hook()``, then systemd's ``READY=1``.
 ``serve()`` and ``wait()`` run it under signals (``novalite.launcher``).
 
 The service composes its parts and gives them one life cycle: the
-manager, the heartbeat (``novalite.heartbeat``) and the periodic runner
-(``novalite.periodic.runner``).
+manager, the heartbeat (``novalite.heartbeat``), the periodic runner
+(``novalite.periodic.runner``) and, on a message bus, the RPC server that
+consumes on ``<topic>``, ``<topic>.<host>`` and the topic's fanout, with
+the manager and ``BaseRPCAPI`` as endpoints (``novalite.rpc``).
 """
 
 import functools
@@ -31,6 +34,7 @@ import sys
 from oslo_log import log as oslo_logging
 from oslo_utils import importutils
 
+from novalite import baserpc
 from novalite import conf as novalite_conf
 from novalite import config
 from novalite import context
@@ -43,6 +47,7 @@ from novalite import heartbeat
 from novalite import launcher
 from novalite.periodic import runner
 from novalite.periodic import sections
+from novalite import rpc
 from novalite import systemd
 from novalite import version
 
@@ -59,7 +64,7 @@ class Service:
     def __init__(self, host, binary, topic, manager, report_interval=None,
                  periodic_enable=None, periodic_interval=None,
                  periodic_fuzzy_delay=None, *, conf=None, db=None,
-                 clock=None):
+                 clock=None, transport=None):
         self.conf = conf if conf is not None else CONF
         self.host = host
         self.binary = binary
@@ -68,13 +73,17 @@ class Service:
         self._clock = clock if clock is not None else greenthreads.CLOCK
         self.db = db if db is not None else db_api.Database.from_conf(
             self.conf)
+        if transport is None and rpc.is_configured(self.conf):
+            transport = rpc.get_transport(self.conf)
+        self.transport = transport
+        self.rpcserver = None
         try:
             manager_class = importutils.import_class(manager)
         except (ImportError, ValueError) as exc:
             raise exception.InvalidManager(name=manager, reason=exc)
         self.manager = manager_class(host=host, service_name=topic,
                                      conf=self.conf, clock=self._clock,
-                                     db=self.db)
+                                     db=self.db, transport=self.transport)
         self.report_interval = report_interval
         self.periodic_enable = periodic_enable
         self.periodic_interval = periodic_interval
@@ -103,22 +112,25 @@ class Service:
     def create(cls, host=None, binary=None, topic=None, manager=None,
                report_interval=None, periodic_enable=None,
                periodic_interval=None, periodic_fuzzy_delay=None, *,
-               conf=None, db=None, clock=None):
+               conf=None, db=None, clock=None, transport=None):
         """A Service with what is not given taken from the configuration.
 
         :param binary: defaults to the program's name (``novalite-compute``).
         :param topic: defaults to the binary without ``novalite-``.
-        :param manager: defaults to the option ``<topic>_manager``.
+        :param manager: defaults to the option ``<name>_manager``, the name
+            being the binary without ``novalite-``, as nova did: a topic
+            configured apart (``compute_topic``) runs the same manager.
         """
         conf = conf if conf is not None else CONF
         binary = binary or os.path.basename(sys.argv[0])
-        topic = topic or binary.rpartition("novalite-")[2]
+        name = binary.rpartition("novalite-")[2]
+        topic = topic or name
         if manager is None:
-            option = "%s_manager" % topic
+            option = "%s_manager" % name
             if option not in conf:
                 raise exception.InvalidManager(
                     name=option, reason="no such option: which manager runs "
-                    "topic %r is unknown" % topic)
+                    "%s is unknown" % binary)
             manager = conf[option]
 
         def given(value, option):
@@ -129,7 +141,7 @@ class Service:
                       given(periodic_enable, "periodic_enable"),
                       given(periodic_interval, "periodic_interval"),
                       given(periodic_fuzzy_delay, "periodic_fuzzy_delay"),
-                      conf=conf, db=db, clock=clock)
+                      conf=conf, db=db, clock=clock, transport=transport)
         service.periodic_runner.apply(sections.effective_settings(
             service.manager.periodic, config.config_files(conf)),
             announce=False)
@@ -143,11 +155,15 @@ class Service:
                   "version": version.version_info.version_string()})
         migration.prepare(self.db.engine)
         self._database_file.remember()
+        if self.transport is not None:
+            rpc.probe(self.conf)
         self.heartbeat.refuse_a_live_twin()
         self.manager.init_host()
         self.service_id = self.db.service_get_or_create(
-            self.host, self.binary, self.topic).id
+            self.host, self.binary, self.topic,
+            self.manager.target.version).id
         self.manager.pre_start_hook()
+        self._start_consuming()
         self._watchdog = systemd.watchdog_interval()
         if self._watchdog and self.report_interval * 2 > self._watchdog:
             LOG.warning("report_interval (%g s) is more than half of "
@@ -163,9 +179,22 @@ class Service:
         self.manager.post_start_hook()
         systemd.ready("%s running on %s" % (self.binary, self.host))
         LOG.info("%(binary)s on %(host)s is ready (eventlet, %(database)s "
-                 "database, standalone)",
+                 "database, %(bus)s)",
                  {"binary": self.binary, "host": self.host,
-                  "database": self.db.engine.url.get_backend_name()})
+                  "database": self.db.engine.url.get_backend_name(),
+                  "bus": rpc.describe(self.conf)})
+
+    def _start_consuming(self):
+        if self.transport is None:
+            return
+        target = rpc.Target(topic=self.topic, server=self.host)
+        self.rpcserver = rpc.get_server(
+            self.transport, target,
+            [self.manager, baserpc.BaseRPCAPI(self)])
+        self.rpcserver.start()
+        LOG.debug("Consuming on %(topic)s, %(topic)s.%(host)s and the "
+                  "%(topic)s fanout", {"topic": self.topic,
+                                       "host": self.host})
 
     @property
     def phase(self):
@@ -182,20 +211,41 @@ class Service:
         return self.report_interval * (1 + self.phase)
 
     def stop(self, graceful_timeout=None):
-        """Stop the timers and let a running task finish.
+        """Stop consuming, stop the timers, and let a running task and the
+        RPC calls in flight finish.
 
-        :param graceful_timeout: seconds the running task may still take;
+        :param graceful_timeout: seconds they may still take, together;
             ``graceful_shutdown_timeout`` by default, 0 waits forever.
         """
         systemd.stopping()
+        if self.rpcserver is not None:
+            self.rpcserver.stop()
         for timer in self.timers:
             timer.stop()
         if graceful_timeout is None:
             graceful_timeout = self.conf.graceful_shutdown_timeout
+        started = self._clock.monotonic()
         self.periodic_runner.stop(graceful_timeout)
+        if self.rpcserver is not None:
+            left = graceful_timeout - (self._clock.monotonic() - started)
+            self._finish_rpc_calls(max(left, 0.001) if graceful_timeout
+                                   else None)
         self.heartbeat.close()
         self.manager.cleanup_host()
+        if self.transport is not None:
+            self.transport.cleanup()
         LOG.info("Stopped %s on %s", self.binary, self.host)
+
+    def _finish_rpc_calls(self, timeout):
+        """Wait for the calls in flight, at most ``timeout`` s (None:
+        forever); then the server's connection is closed."""
+        waiter = greenthreads.spawn(self.rpcserver.wait)
+        with greenthreads.time_limit(timeout):
+            waiter.wait()
+            return
+        LOG.warning("RPC calls to %s still running after %g s of "
+                    "graceful_shutdown_timeout; leaving them", self.binary,
+                    timeout)
 
     def kill(self):
         """Stop, then delete the service's row, as nova's kill() did."""

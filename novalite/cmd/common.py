@@ -16,6 +16,7 @@ import functools
 import os
 import sys
 
+from oslo_log import log as logging
 import sqlalchemy as sa
 
 from novalite import config
@@ -53,10 +54,11 @@ def explained_errors(main):
     work, a schema that is behind, a state directory that cannot be made,
     credentials the database refuses or a database that does not exist:
     one line on stderr, no traceback, status 78 (EX_CONFIG), which systemd
-    is told not to retry. A database that does not answer (refused, timed
-    out, gone): status 69 (EX_UNAVAILABLE), which it may retry. Data the
-    database refuses (a value too long, bytes it cannot store): status 65
-    (EX_DATAERR); retrying cannot help and the database is fine.
+    is told not to retry. A database or a message broker that does not
+    answer (refused, timed out, gone): status 69 (EX_UNAVAILABLE), which
+    it may retry. Data the database refuses (a value too long, bytes it
+    cannot store): status 65 (EX_DATAERR); retrying cannot help and the
+    database is fine.
     """
     @functools.wraps(main)
     def wrapper(*args, **kwargs):
@@ -67,7 +69,8 @@ def explained_errors(main):
         except (exception.InvalidManager, exception.InvalidDriver,
                 exception.DatabaseError) as exc:
             return _fail(EX_CONFIG, exc)
-        except migration.MigrationLockTimeout as exc:
+        except (migration.MigrationLockTimeout,
+                exception.BrokerUnavailable) as exc:
             return _fail(EX_UNAVAILABLE, exc)
         except sa.exc.DBAPIError as exc:
             return _fail(*explain_database_error(exc))
@@ -131,3 +134,19 @@ def explain_database_error(exc):
         return EX_UNAVAILABLE, ("cannot use the database: no answer within "
                                 "the timeouts of [database] (%s)" % message)
     return EX_UNAVAILABLE, "cannot use the database: %s" % message
+
+
+def run_service(binary, topic_option):
+    """What a service command does, in order: private files, the checked
+    configuration, logging, the service on its topic under signals; the
+    exit status when it stops."""
+    from novalite import service
+
+    keep_files_private()
+    config.parse_args(sys.argv)
+    logging.setup(config.CONF, "novalite")
+    config.warn_about_exposed_password(config.CONF)
+    server = service.Service.create(binary=binary,
+                                    topic=config.CONF[topic_option])
+    service.serve(server)
+    return service.wait()

@@ -14,26 +14,12 @@
 
 import sys
 
-from oslo_log import log as logging
-
 from novalite.cmd import common
-from novalite import conf
-from novalite import config
-from novalite import service
-
-CONF = conf.CONF
 
 
 @common.explained_errors
 def main():
-    common.keep_files_private()
-    config.parse_args(sys.argv)
-    logging.setup(CONF, "novalite")
-    config.warn_about_exposed_password(CONF)
-    server = service.Service.create(binary="novalite-compute",
-                                    topic="compute")
-    service.serve(server)
-    return service.wait()
+    return common.run_service("novalite-compute", "compute_topic")
 
 
 if __name__ == "__main__":

@@ -44,8 +44,10 @@ from novalite.db import api as db_api
 from novalite.db import migration
 from novalite.db import models
 from novalite import exception
+from novalite import greenthreads
 from novalite import heartbeat
 from novalite.periodic import render
+from novalite.scheduler import host_manager
 
 CONF = conf.CONF
 
@@ -133,6 +135,7 @@ class ServiceCommands:
     COLUMNS = [("host", "Host"), ("binary", "Binary"), ("topic", "Topic"),
                ("status", "Status"), ("state", "State"),
                ("last_heartbeat", "Last heartbeat"),
+               ("rpc_version", "RPC API"),
                ("disabled_reason", "Disabled reason")]
 
     def list(self, format="table"):
@@ -147,6 +150,7 @@ class ServiceCommands:
                 "status": "disabled" if service.disabled else "enabled",
                 "state": "up" if up else "down",
                 "last_heartbeat": heartbeat.last_heartbeat(service),
+                "rpc_version": service.rpc_version,
                 "disabled_reason": service.disabled_reason})
         print_table(self.COLUMNS, rows, format)
 
@@ -168,24 +172,41 @@ class ServiceCommands:
 
 
 class HostCommands:
-    """The compute hosts' resources, as their last audit found them."""
+    """The compute hosts as the schedulers see them, and their last audit."""
 
-    COLUMNS = [("host", "Host"), ("vcpus_used", "vCPUs used"),
-               ("vcpus", "vCPUs"), ("memory_mb_used", "RAM used MiB"),
-               ("memory_mb", "RAM MiB"), ("local_gb_used", "Disk used GiB"),
-               ("local_gb", "Disk GiB"), ("running_vms", "Running VMs"),
-               ("updated_at", "Audited")]
+    COLUMNS = [("host", "Host"), ("state", "State"), ("status", "Status"),
+               ("free_vcpus", "Free vCPUs"), ("free_ram_mb", "Free RAM MiB"),
+               ("free_disk_gb", "Free disk GiB"),
+               ("running_vms", "Running VMs"),
+               ("capabilities_age", "Capabilities age s")]
+    AUDIT_COLUMNS = [
+        ("host", "Host"), ("vcpus_used", "vCPUs used"), ("vcpus", "vCPUs"),
+        ("memory_mb_used", "RAM used MiB"), ("memory_mb", "RAM MiB"),
+        ("local_gb_used", "Disk used GiB"), ("local_gb", "Disk GiB"),
+        ("running_vms", "Running VMs"), ("updated_at", "Audited")]
 
     def list(self, format="table"):
-        rows = [dict(node._mapping)
-                for node in open_database().compute_node_get_all()]
+        """Each host: up or down, free resources, and how old the
+        capabilities it published are (what a scheduler that starts now
+        would know)."""
+        hosts = host_manager.HostManager(CONF, open_database(),
+                                         greenthreads.CLOCK)
+        hosts.load_from_database()
+        rows = [{
+            "host": state.host, "state": "up" if state.up else "down",
+            "status": "disabled" if state.disabled else "enabled",
+            "free_vcpus": state.free_vcpus, "free_ram_mb": state.free_ram_mb,
+            "free_disk_gb": state.free_disk_gb,
+            "running_vms": state.running_vms,
+            "capabilities_age": state.capabilities_age,
+        } for state in hosts.get_all_host_states()]
         print_table(self.COLUMNS, rows, format)
 
     def show(self, host, format="table"):
         node = open_database().compute_node_get(host)
         if node is None:
             raise CommandError("no compute node for host %s" % host)
-        print_table(self.COLUMNS + [
+        print_table(self.AUDIT_COLUMNS + [
             ("free_ram_mb", "Free RAM MiB"), ("free_disk_gb", "Free disk GiB"),
             ("hypervisor_type", "Hypervisor"),
             ("hypervisor_hostname", "Hypervisor hostname"),

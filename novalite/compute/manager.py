@@ -25,12 +25,14 @@ import uuid as uuid_lib
 from oslo_log import log as logging
 
 from novalite.compute import power_state
+from novalite.compute import rpcapi as compute_rpcapi
 from novalite.compute import vm_states
+from novalite import context as context_module
 from novalite.db import api as db_api
 from novalite.db import models
 from novalite import exception
 from novalite import manager
-from novalite.scheduler import rpcapi as scheduler_rpcapi
+from novalite import rpc
 from novalite.virt import driver as virt_driver
 
 LOG = logging.getLogger(__name__)
@@ -47,13 +49,15 @@ def image_cache_name(image_ref):
 class ComputeManager(manager.SchedulerDependentManager):
     """Manages the instances of one compute host."""
 
-    def __init__(self, host=None, service_name="compute", **kwargs):
-        super().__init__(host, service_name, **kwargs)
-        if self.db is None:
-            self.db = db_api.Database.from_conf(self.conf)
+    target = rpc.Target(version=compute_rpcapi.ComputeAPI.VERSION)
+
+    def __init__(self, host=None, service_name="compute", *, conf=None,
+                 db=None, **kwargs):
+        conf = conf if conf is not None else manager.CONF
+        db = db if db is not None else db_api.Database.from_conf(conf)
+        super().__init__(host, service_name, conf=conf, db=db, **kwargs)
         self.driver = virt_driver.load_compute_driver(
             self.conf.compute_driver, self.conf)
-        self.scheduler_rpcapi = scheduler_rpcapi.SchedulerAPI(self.db)
 
     # Start-up ---------------------------------------------------------------
 
@@ -72,6 +76,12 @@ class ComputeManager(manager.SchedulerDependentManager):
             except Exception:
                 LOG.exception("Could not reconcile instance %s",
                               instance.uuid)
+
+    def pre_start_hook(self):
+        """Audit the host before the service consumes, as nova did: the
+        schedulers see its resources from its first moment up, not a
+        publishing period later."""
+        self.update_available_resource(context_module.get_admin_context())
 
     def _init_instance(self, instance, on_driver):
         if instance.task_state == "deleting":
@@ -123,12 +133,22 @@ class ComputeManager(manager.SchedulerDependentManager):
             instance.uuid, vm_state=vm_states.ACTIVE, task_state=None,
             power_state=power_state.RUNNING, launched_at=models.utcnow())
 
+    @rpc.expose
+    def get_host_uptime(self, context):
+        """When this host booted and how long ago, for ComputeAPI."""
+        booted_at = self.driver.get_host_uptime()
+        return {"host": self.host,
+                "booted_at": booted_at.isoformat() + "Z",
+                "uptime_s": (models.utcnow() - booted_at).total_seconds()}
+
+    @rpc.expose
     def terminate_instance(self, context, uuid):
         """Destroy an instance on the hypervisor and delete its row."""
         instance = self._get(uuid)
         self.db.instance_update(uuid, task_state="deleting")
         return self._destroy(instance)
 
+    @rpc.expose
     def stop_instance(self, context, uuid):
         instance = self._require_state(uuid, "stop", vm_states.ACTIVE)
         self.driver.power_off(_as_dict(instance))
@@ -136,6 +156,7 @@ class ComputeManager(manager.SchedulerDependentManager):
                                 vm_state=vm_states.STOPPED,
                                 power_state=power_state.SHUTDOWN)
 
+    @rpc.expose
     def start_instance(self, context, uuid):
         instance = self._require_state(uuid, "start", vm_states.STOPPED)
         self.driver.power_on(context, _as_dict(instance))
@@ -233,9 +254,13 @@ class ComputeManager(manager.SchedulerDependentManager):
                   memory_used, resources["memory_mb"], disk_used,
                   resources["local_gb"])
 
-    @manager.periodic_task(spacing=120)
+    @manager.periodic_task(spacing=120, run_immediately=True)
     def _report_driver_status(self, context):
-        """Refresh the host's stats and hand them to the publisher."""
+        """Refresh the host's stats and hand them to the publisher.
+
+        At the first pass too, as nova's did, so that the schedulers learn
+        of a new host at its second tick, not two minutes later.
+        """
         self.update_service_capabilities(
             self.driver.get_host_stats(refresh=True))
 

@@ -24,11 +24,12 @@ from novalite.conf import fake_driver
 from novalite.conf import netconf
 from novalite.conf import paths
 from novalite.conf import periodic
+from novalite.conf import rpc
 from novalite.conf import service
 
 CONF = cfg.CONF
 
-MODULES = (compute, database, fake_driver, netconf, paths, periodic,
+MODULES = (compute, database, fake_driver, netconf, paths, periodic, rpc,
            service)
 
 

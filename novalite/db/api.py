@@ -422,22 +422,27 @@ class Database:
         return self._all(sa.select(services).where(services.c.deleted == 0)
                          .order_by(services.c.host, services.c.binary))
 
-    def service_get_or_create(self, host, binary, topic):
-        """The live row of (host, binary), made if there is none.
+    def service_get_or_create(self, host, binary, topic, rpc_version=None):
+        """The live row of (host, binary), made if there is none, with
+        the topic and RPC API version this start of the service has.
 
         Two processes racing to create it end with one row: the loser's
         insert hits the unique constraint and it reads the winner's row.
         """
         existing = self.service_get_by_host_and_binary(host, binary)
-        if existing is not None:
-            return existing
-        try:
-            self._write(sa.insert(models.services).values(
-                host=host, binary=binary, topic=topic, report_count=0,
-                disabled=False))
-        except sa.exc.IntegrityError:
-            pass
-        return self.service_get_by_host_and_binary(host, binary)
+        if existing is None:
+            try:
+                self._write(sa.insert(models.services).values(
+                    host=host, binary=binary, topic=topic, report_count=0,
+                    disabled=False, rpc_version=rpc_version))
+            except sa.exc.IntegrityError:
+                pass
+            existing = self.service_get_by_host_and_binary(host, binary)
+        if (existing.topic, existing.rpc_version) != (topic, rpc_version):
+            self.service_update(existing.id, topic=topic,
+                                rpc_version=rpc_version)
+            existing = self.service_get(existing.id)
+        return existing
 
     def service_heartbeat(self, service_id):
         """Add one to ``report_count``; False if the row is gone."""
@@ -610,6 +615,16 @@ class Database:
         row = self._first(sa.select(table.c.capabilities).where(
             table.c.service_name == service_name, table.c.host == host))
         return None if row is None else json.loads(row.capabilities)
+
+    def capabilities_get_all(self, service_name):
+        """``(host, capabilities, updated_at)`` of every host that
+        published for ``service_name``."""
+        table = models.service_capabilities
+        return [(row.host, json.loads(row.capabilities), row.updated_at)
+                for row in self._all(
+                    sa.select(table)
+                    .where(table.c.service_name == service_name)
+                    .order_by(table.c.host))]
 
 
 def _read_deleted(query, table, read_deleted):

@@ -289,6 +289,17 @@ def create_index(name, table, columns, **kwargs):
     _step_done("index %s" % name)
 
 
+def add_column(table, column):
+    """``op.add_column``, skipped if the column is there already."""
+    from alembic import op
+
+    existing = {info["name"] for info in
+                sa.inspect(op.get_bind()).get_columns(table)}
+    if column.name not in existing:
+        op.add_column(table, column)
+    _step_done("column %s.%s" % (table, column.name))
+
+
 def _ensure_sqlite_directory(engine):
     url = engine.url
     if url.get_backend_name() != "sqlite" or url.database in (

@@ -51,6 +51,7 @@ services = sa.Table(
     sa.Column("disabled", sa.Boolean, nullable=False, default=False),
     sa.Column("disabled_reason", sa.String(255)),
     *soft_delete_columns(),
+    sa.Column("rpc_version", sa.String(32)),
     sa.UniqueConstraint("host", "binary", "deleted",
                         name="uniq_services0host0binary0deleted"),
 )

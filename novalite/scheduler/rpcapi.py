@@ -10,32 +10,50 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
-"""Where a compute host's published capabilities go.
+"""Client side of the scheduler RPC API: where a host's capabilities go.
 
-The scheduler learns what each host offers from these calls. Until a
-transport exists the API keeps the last capabilities each (service, host)
-published: in the database when it has one, so that any process can read
-them, and always in this process.
+The capabilities a host publishes are recorded in the database (the
+fallback, and what a scheduler that just started reads) and, with a
+transport, fanned out to every scheduler. What goes on the wire: the
+context as a dict, then the keyword arguments each method documents, all
+JSON.
+
+API version history:
+
+* 1.0 - ``update_service_capabilities`` (fanout cast).
 """
 
 import copy
 
 from oslo_log import log as logging
+import oslo_messaging
+
+from novalite import rpc
 
 LOG = logging.getLogger(__name__)
 
 
-class SchedulerAPI:
-    """Client side of the scheduler API, as nova's scheduler rpcapi."""
+class SchedulerAPI(rpc.VersionedClient):
+    """The versioned client of topic ``scheduler_topic``."""
 
-    def __init__(self, db=None):
-        self.db = db
+    VERSION = "1.0"
+    TOPIC_OPTION = "scheduler_topic"
+    BINARY = "novalite-scheduler"
+    UPGRADE_LEVEL = "scheduler"
+
+    def __init__(self, conf, db=None, transport=None):
+        super().__init__(conf, db, transport)
         self.published = {}
+        self._fanout_failing = False
 
     def update_service_capabilities(self, context, service_name, host,
                                     capabilities):
-        """Record the capabilities ``host`` publishes for ``service_name``.
+        """Publish what ``host`` offers for ``service_name``.
 
+        Wire (fanout cast): ``service_name`` (str), ``host`` (str),
+        ``capabilities`` (a dict of JSON values). One try: a broker that
+        is down loses this publication, logged once per outage; the next
+        one, a tick later, repairs it, and the database has it meanwhile.
         A copy is kept, so later changes by the caller publish nothing.
         """
         LOG.debug("Capabilities of %(service)s on %(host)s: %(caps)s",
@@ -44,6 +62,23 @@ class SchedulerAPI:
         self.published[(service_name, host)] = copy.deepcopy(capabilities)
         if self.db is not None:
             self.db.capabilities_save(service_name, host, capabilities)
+        if self.transport is None:
+            return
+        try:
+            self.cast(context, "update_service_capabilities", "1.0",
+                      fanout=True, retry=0, service_name=service_name,
+                      host=host, capabilities=capabilities)
+        except oslo_messaging.MessageDeliveryFailure as exc:
+            if not self._fanout_failing:
+                LOG.warning("Capabilities of %s not sent to the schedulers "
+                            "(%s); the database has them, and they are "
+                            "sent again at the next tick", host, exc)
+            self._fanout_failing = True
+        else:
+            if self._fanout_failing:
+                LOG.info("Capabilities of %s reach the schedulers again",
+                         host)
+            self._fanout_failing = False
 
     def get_service_capabilities(self, service_name, host):
         """The last capabilities published by that service, or None."""

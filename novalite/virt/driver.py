@@ -41,6 +41,10 @@ class ComputeDriver:
         them anew instead of returning the last ones."""
         raise NotImplementedError()
 
+    def get_host_uptime(self):
+        """When the host booted: a naive UTC datetime."""
+        raise NotImplementedError()
+
     def list_instances(self):
         """The uuids of the instances the hypervisor has."""
         raise NotImplementedError()

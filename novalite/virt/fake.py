@@ -18,6 +18,7 @@ read from this machine with psutil, unless ``[fake_driver]`` pins them
 (for tests, and to simulate many hosts on one machine).
 """
 
+import datetime
 import os
 import platform
 
@@ -76,6 +77,13 @@ class FakeDriver(driver.ComputeDriver):
             })
             self._host_stats = resources
         return dict(self._host_stats)
+
+    def get_host_uptime(self):
+        """This machine's own boot time: the fake hypervisor runs here."""
+        import psutil
+
+        return datetime.datetime.fromtimestamp(
+            psutil.boot_time(), datetime.timezone.utc).replace(tzinfo=None)
 
     def list_instances(self):
         return list(self.instances)

@@ -26,8 +26,9 @@ def daemons():
     """Start Daemons through this; every one is stopped after the test."""
     started = []
 
-    def start(tmp_path, ini_text, env=None):
-        process = daemon_module.Daemon(tmp_path, ini_text, env).start()
+    def start(tmp_path, ini_text, env=None, **kwargs):
+        process = daemon_module.Daemon(tmp_path, ini_text, env,
+                                       **kwargs).start()
         started.append(process)
         return process
 

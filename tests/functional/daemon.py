@@ -57,11 +57,15 @@ def environment(extra=None):
 
 
 class Daemon:
-    """One novalite-compute process; its output is kept line by line."""
+    """One novalite service process (``program``: compute or scheduler);
+    its output is kept line by line. ``name`` names its ini file, so that
+    several can share a directory."""
 
-    def __init__(self, tmp_path, ini_text, env=None):
+    def __init__(self, tmp_path, ini_text, env=None, program="compute",
+                 name=None):
         self.tmp_path = tmp_path
-        self.ini = tmp_path / "compute.conf"
+        self.program = program
+        self.ini = tmp_path / ("%s.conf" % (name or program))
         self.write_ini(ini_text)
         self.env = environment(env)
         self.lines = []
@@ -73,7 +77,7 @@ class Daemon:
 
     def start(self):
         self.process = subprocess.Popen(
-            command() + ["--config-file", str(self.ini)],
+            command(self.program) + ["--config-file", str(self.ini)],
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
             env=self.env, cwd=str(self.tmp_path))
         threading.Thread(target=self._read, daemon=True).start()

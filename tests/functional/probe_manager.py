@@ -20,6 +20,7 @@ import eventlet
 from oslo_log import log as logging
 
 from novalite import manager
+from novalite import rpc
 
 LOG = logging.getLogger(__name__)
 
@@ -83,3 +84,11 @@ class ProbeManager(manager.SchedulerDependentManager):
 
     def reset(self):
         LOG.info("probe reset")
+
+    @rpc.expose
+    def slow_echo(self, context, value, seconds):
+        """Answers ``value`` after ``seconds``: a call in flight."""
+        LOG.info("probe slow_echo started")
+        time.sleep(seconds)
+        LOG.info("probe slow_echo finished")
+        return value

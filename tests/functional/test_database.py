@@ -16,6 +16,7 @@ The server databases are the local ones; a test that needs one is skipped,
 with the reason, when it does not answer.
 """
 
+import contextlib
 import errno
 import signal
 import subprocess
@@ -54,13 +55,11 @@ def server_unreachable(exc):
     return False
 
 
-@pytest.fixture(params=["sqlite", "postgresql", "mysql"])
-def database_url(request, tmp_path):
-    """A fresh, empty database of each kind; dropped afterwards."""
-    kind = request.param
-    if kind == "sqlite":
-        yield "sqlite:///%s" % (tmp_path / "fresh.sqlite")
-        return
+@contextlib.contextmanager
+def server_database(kind):
+    """A fresh, empty database on the local server of ``kind``
+    (``postgresql`` or ``mysql``), dropped afterwards; the test is skipped,
+    with the reason, if the server does not answer."""
     admin_url = SERVERS[kind] % ADMIN_DATABASE[kind]
     name = "novalite_test_%s" % uuid.uuid4().hex[:12]
     admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
@@ -80,6 +79,16 @@ def database_url(request, tmp_path):
         with admin.connect() as connection:
             connection.execute(sa.text("DROP DATABASE %s%s" % (name, force)))
         admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql", "mysql"])
+def database_url(request, tmp_path):
+    """A fresh, empty database of each kind; dropped afterwards."""
+    if request.param == "sqlite":
+        yield "sqlite:///%s" % (tmp_path / "fresh.sqlite")
+        return
+    with server_database(request.param) as url:
+        yield url
 
 
 def manage(ini, *args):

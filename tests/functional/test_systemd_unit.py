@@ -10,7 +10,7 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
-"""The shipped systemd unit: valid, and hardened (exposure 2.0 or lower)."""
+"""The shipped systemd units: valid, and hardened (exposure 2.0 or lower)."""
 
 import os
 import re
@@ -22,34 +22,40 @@ import pytest
 
 from tests.functional import daemon as daemon_module
 
-UNIT = os.path.join(daemon_module.REPO, "etc", "systemd",
-                    "novalite-compute.service")
+PROGRAMS = ("novalite-compute", "novalite-scheduler")
 ANALYZE = shutil.which("systemd-analyze")
 needs_analyze = pytest.mark.skipif(ANALYZE is None,
                                    reason="systemd-analyze is not installed")
 
 
-def unit_text():
-    with open(UNIT) as unit:
+def unit_text(program):
+    with open(os.path.join(daemon_module.REPO, "etc", "systemd",
+                           "%s.service" % program)) as unit:
         return unit.read()
 
 
+@pytest.fixture(params=PROGRAMS)
+def program(request):
+    return request.param
+
+
 @pytest.fixture
-def installed_unit(tmp_path):
+def installed_unit(tmp_path, program):
     """The unit with ExecStart pointing at an executable that exists here
     (verify checks it); everything else as shipped."""
-    launcher = os.path.join(os.path.dirname(sys.executable),
-                            "novalite-compute")
+    launcher = os.path.join(os.path.dirname(sys.executable), program)
     if not os.path.exists(launcher):
-        launcher = os.path.join(daemon_module.REPO, "bin", "novalite-compute")
-    path = tmp_path / "novalite-compute.service"
-    path.write_text(unit_text().replace("/usr/bin/novalite-compute",
-                                        launcher))
+        launcher = os.path.join(daemon_module.REPO, "bin", program)
+    path = tmp_path / ("%s.service" % program)
+    path.write_text(unit_text(program).replace("/usr/bin/%s" % program,
+                                               launcher))
     return str(path)
 
 
-def test_unit_has_what_operators_rely_on():
-    text = unit_text()
+def test_unit_has_what_operators_rely_on(program):
+    text = unit_text(program)
+    assert ("ExecStart=/usr/bin/%s --config-file /etc/novalite/%s.conf"
+            % (program, program.rpartition("-")[2])) in text.splitlines()
     for line in ("Type=notify", "ExecReload=/bin/kill -HUP $MAINPID",
                  "Restart=on-failure", "RestartPreventExitStatus=78 65",
                  "User=novalite", "StateDirectory=novalite",

@@ -26,14 +26,30 @@ import pytest
 from novalite.compute import manager as compute_manager
 from novalite import config
 from novalite.periodic import sections
+from novalite.periodic import settings as task_settings
+from novalite.scheduler import manager as scheduler_manager
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 _INI_BLOCK = re.compile(r"```ini\n(.*?)```", re.S)
 
 
+_SCHEDULER_TASKS = {
+    task_settings.section_name(name)
+    for name, _ in scheduler_manager.SchedulerManager._periodic_tasks}
+
+
+def _manager_class(text):
+    """The scheduler's manager for an example that tunes its tasks; the
+    compute's for every other."""
+    if any(section in text for section in _SCHEDULER_TASKS):
+        return scheduler_manager.SchedulerManager
+    return compute_manager.ComputeManager
+
+
 def _examples():
-    found = [pytest.param(REPO / "etc" / "compute.conf", None,
-                          id="etc/compute.conf")]
+    found = [pytest.param(path, None, id=str(path.relative_to(REPO)))
+             for path in sorted((REPO / "etc").rglob("*.conf"))
+             if path.name != "novalite-config-generator.conf"]
     for document in [REPO / "README.md"] + sorted(
             (REPO / "docs").glob("*.md")):
         text = document.read_text()
@@ -44,7 +60,7 @@ def _examples():
 
 
 @pytest.mark.parametrize("source, block", _examples())
-def test_the_example_is_accepted_as_written(tmp_path, source, block):
+def test_the_example_is_accepted_as_written(tmp_path, db, source, block):
     base = tmp_path / "base.conf"
     base.write_text("[DEFAULT]\nstate_path = %s\n" % (tmp_path / "state"))
     example = source
@@ -56,9 +72,10 @@ def test_the_example_is_accepted_as_written(tmp_path, source, block):
     config.parse_args(["novalite-compute", "--config-file", files[0],
                        "--config-file", files[1]], conf=conf,
                       default_config_files=[])
-    manager = compute_manager.ComputeManager(host="docs", conf=conf)
+    manager_class = _manager_class(pathlib.Path(example).read_text())
+    manager = manager_class(host="docs", conf=conf, db=db)
     sections.effective_settings(manager.periodic, files)
 
 
 def test_the_readme_has_examples_to_check():
-    assert len(_examples()) >= 2
+    assert len(_examples()) >= 6

@@ -1,0 +1,165 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""What a scheduler knows of the compute hosts.
+
+As nova's HostManager: the capabilities each host fans out are kept per
+host and service with the time they arrived (``service_states``), and
+joined with the ``compute_nodes`` and ``services`` rows into one
+``HostState`` per host. A scheduler that just started reads the
+capabilities the hosts recorded in the database, so it knows every host
+at once instead of after a publishing period.
+"""
+
+import datetime
+
+from oslo_log import log as logging
+
+from novalite import heartbeat
+
+LOG = logging.getLogger(__name__)
+
+_COMPUTE_BINARY = "novalite-compute"
+
+
+def _epoch(naive_utc):
+    return naive_utc.replace(tzinfo=datetime.timezone.utc).timestamp()
+
+
+class HostState:
+    """One compute host as the scheduler sees it.
+
+    Resources come from the host's last audit (``compute_nodes``), liveness
+    from its heartbeat (``services``), and ``capabilities`` from its last
+    publication, ``capabilities_age`` seconds old (None: none known).
+    """
+
+    def __init__(self, node, service, capabilities, capabilities_age,
+                 service_down_time):
+        self.host = node.host
+        self.up = heartbeat.is_up(service, service_down_time)
+        self.disabled = bool(service.disabled)
+        self.disabled_reason = service.disabled_reason
+        self.vcpus_total = node.vcpus
+        self.vcpus_used = node.vcpus_used
+        self.total_usable_ram_mb = node.memory_mb
+        self.free_ram_mb = node.free_ram_mb
+        self.total_usable_disk_gb = node.local_gb
+        self.free_disk_gb = node.free_disk_gb
+        self.running_vms = node.running_vms
+        self.audited_at = node.updated_at or node.created_at
+        self.capabilities = capabilities
+        self.capabilities_age = capabilities_age
+
+    @property
+    def free_vcpus(self):
+        return self.vcpus_total - self.vcpus_used
+
+    def __repr__(self):
+        return ("<HostState %s %s free_ram_mb=%s free_disk_gb=%s "
+                "free_vcpus=%s>" % (self.host, "up" if self.up else "down",
+                                    self.free_ram_mb, self.free_disk_gb,
+                                    self.free_vcpus))
+
+
+class HostManager:
+    """The capabilities the compute hosts published, and their HostStates.
+
+    :param conf: for ``compute_topic`` (the service name the computes
+        publish under) and ``service_down_time``.
+    :param clock: the clock seam; ``time()`` dates what arrives.
+    """
+
+    def __init__(self, conf, db, clock):
+        self.conf = conf
+        self.db = db
+        self._clock = clock
+        #: host -> service name -> {"capabilities": dict, "timestamp": s}
+        self.service_states = {}
+
+    @property
+    def service_name(self):
+        return self.conf.compute_topic
+
+    def update_service_capabilities(self, service_name, host, capabilities,
+                                    timestamp=None, source="the bus"):
+        """Keep what ``host`` published, unless something newer is kept."""
+        timestamp = self._clock.time() if timestamp is None else timestamp
+        known = self.service_states.setdefault(host, {}).get(service_name)
+        if known is not None and known["timestamp"] > timestamp:
+            return
+        if known is None:
+            LOG.info("Capabilities of %s (%s) known from %s", host,
+                     service_name, source)
+        self.service_states[host][service_name] = {
+            "capabilities": dict(capabilities), "timestamp": timestamp}
+
+    def load_from_database(self):
+        """Take the capabilities the hosts recorded, dated when they were
+        recorded: what a scheduler knows the moment it starts."""
+        rows = self.db.capabilities_get_all(self.service_name)
+        for host, capabilities, updated_at in rows:
+            self.update_service_capabilities(
+                self.service_name, host, capabilities,
+                timestamp=_epoch(updated_at) if updated_at else 0.0,
+                source="the database")
+        LOG.info("Capabilities of %d hosts read from the database",
+                 len(rows))
+
+    def capabilities_age(self, host):
+        """Seconds since ``host``'s capabilities were published, or None."""
+        state = self.service_states.get(host, {}).get(self.service_name)
+        if state is None:
+            return None
+        return max(0.0, self._clock.time() - state["timestamp"])
+
+    def expire_capabilities(self, max_age):
+        """Forget the capabilities older than ``max_age`` seconds: the
+        host stopped publishing (it is down, or its broker link is).
+
+        :returns: the hosts forgotten.
+        """
+        now = self._clock.time()
+        expired = []
+        for host, services in list(self.service_states.items()):
+            for name, state in list(services.items()):
+                if now - state["timestamp"] > max_age:
+                    del services[name]
+                    expired.append(host)
+            if not services:
+                del self.service_states[host]
+        for host in expired:
+            LOG.info("Capabilities of %s are older than %g s; forgotten",
+                     host, max_age)
+        return expired
+
+    def get_all_host_states(self):
+        """A HostState per compute host with an audit and a service row,
+        sorted by host; a host with only one of the two is skipped, as
+        nova does, and said at DEBUG."""
+        services = {row.host: row for row in self.db.service_get_all()
+                    if row.binary == _COMPUTE_BINARY}
+        states = []
+        for node in self.db.compute_node_get_all():
+            service = services.get(node.host)
+            if service is None:
+                LOG.debug("Compute node %s has no service row; skipped",
+                          node.host)
+                continue
+            state = self.service_states.get(node.host, {}).get(
+                self.service_name)
+            states.append(HostState(
+                node, service,
+                state["capabilities"] if state else None,
+                self.capabilities_age(node.host),
+                self.conf.service_down_time))
+        return sorted(states, key=lambda state: state.host)
