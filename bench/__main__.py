@@ -28,10 +28,10 @@ from importlib import metadata
 from bench import harness
 
 SCENARIOS = ("timers", "profile_tick", "dispatch", "daemon", "fanin",
-             "overhead", "herd")
+             "overhead", "herd", "rpc")
 OPTIONAL = ("soak",)
 PACKAGES = ("eventlet", "oslo.service", "futurist", "APScheduler",
-            "SQLAlchemy", "pg8000")
+            "SQLAlchemy", "pg8000", "oslo.messaging")
 
 
 def _versions():

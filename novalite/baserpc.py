@@ -54,20 +54,11 @@ class BaseAPI(rpc.VersionedClient):
     """
 
     VERSION = "1.0"
-    UPGRADE_LEVEL = None
+    NAMESPACE = NAMESPACE
 
     def __init__(self, conf, topic_option, transport):
         super().__init__(conf, None, transport)
         self.TOPIC_OPTION = topic_option
-
-    @property
-    def client(self):
-        if self._client is None:
-            self._client = rpc.get_client(
-                self.transport, rpc.Target(topic=self.topic,
-                                           namespace=NAMESPACE,
-                                           version=self.VERSION))
-        return self._client
 
     def ping(self, ctxt, host, arg=None, timeout=None):
         """Ask the service on ``host`` to answer; its answer, or

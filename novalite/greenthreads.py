@@ -20,6 +20,7 @@ drive hours of schedule in microseconds without sleeping.
 
 import contextlib
 import os
+import threading
 import time
 
 # NOTE(novalite): eventlet's green DNS pulls in dnspython, a tenth of a
@@ -180,6 +181,35 @@ class LogRelay:
         self._reader.kill()
         os.close(self._read_fd)
         os.close(self._write_fd)
+
+
+class KeyedLocks:
+    """One re-entrant lock per key (an instance's uuid), made on first use
+    and dropped when nobody holds or waits for it: nova's
+    ``@synchronized(instance.uuid)``. ``threading``'s locks, green in a
+    monkey-patched process and native in one that is not.
+    """
+
+    def __init__(self):
+        self._guard = threading.Lock()
+        self._locks = {}
+
+    @contextlib.contextmanager
+    def __call__(self, key):
+        with self._guard:
+            entry = self._locks.setdefault(key, [threading.RLock(), 0])
+            entry[1] += 1
+        try:
+            with entry[0]:
+                yield
+        finally:
+            with self._guard:
+                entry[1] -= 1
+                if not entry[1]:
+                    del self._locks[key]
+
+    def __len__(self):
+        return len(self._locks)
 
 
 #: The executor oslo.messaging's RPC servers dispatch with: the one that

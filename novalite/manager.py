@@ -206,6 +206,11 @@ class SchedulerDependentManager(Manager):
         """Remember ``capabilities`` to publish at the next tick."""
         self.last_capabilities = capabilities
 
+    def reset(self):
+        """On SIGHUP the scheduler API reads its version cap again."""
+        super().reset()
+        self.scheduler_rpcapi.reset()
+
     @periodic_task
     def _publish_service_capabilities(self, context):
         """Send the last capabilities, if any, to the scheduler API."""

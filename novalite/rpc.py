@@ -20,6 +20,8 @@ methods a server exposes (only those marked ``@rpc.expose``), and
 its version cap from ``[upgrade_levels]``.
 """
 
+import logging as stdlib_logging
+import re
 import socket
 import urllib.parse
 
@@ -43,6 +45,29 @@ expose = oslo_messaging.expose
 Target = oslo_messaging.Target
 
 _RABBIT_SCHEMES = ("rabbit", "kombu+rabbit")
+
+
+#: A fanout exchange the broker does not have: no service consumes the
+#: topic now (the last one stopped, and the exchange went with it).
+NO_FANOUT_CONSUMER = re.compile(r"NOT_FOUND - no exchange '[^']*_fanout'")
+
+
+class _ExpectedNoise(stdlib_logging.Filter):
+    """Drops what the messaging libraries log as a warning or an error in
+    the normal life of a fleet, which an operator cannot act on: the amqp
+    library's notice that the broker answered a channel being closed (at
+    every clean stop), and oslo.messaging's two errors for a fanout that no
+    service consumes (every compute, at the first tick after the last
+    scheduler stopped). ``SchedulerAPI`` says the latter once, plainly."""
+
+    def filter(self, record):
+        message = record.getMessage()
+        return not ("during closing channel" in message
+                    or NO_FANOUT_CONSUMER.search(message))
+
+
+for _name in ("amqp", "oslo.messaging._drivers.impl_rabbit"):
+    stdlib_logging.getLogger(_name).addFilter(_ExpectedNoise())
 
 
 _SET_BY_THE_OPERATOR = (cfg.Locations.user, cfg.Locations.command_line,
@@ -104,7 +129,8 @@ def _first_line(exc):
 def probe(conf):
     """Connect to the broker once, so that a service that cannot reach it
     stops at start-up with one line, instead of retrying forever before
-    its first consumer exists. Only RabbitMQ is probed; other drivers
+    its first consumer exists. Only RabbitMQ without TLS is probed (TLS
+    has options of its own that oslo.messaging applies); other drivers
     report for themselves.
 
     :raises BrokerUnavailable: no broker of the URL answered in time.
@@ -112,7 +138,8 @@ def probe(conf):
         the virtual host.
     """
     url = oslo_messaging.TransportURL.parse(conf, conf.transport_url)
-    if url.transport not in _RABBIT_SCHEMES:
+    if (url.transport not in _RABBIT_SCHEMES
+            or conf.oslo_messaging_rabbit.ssl):
         return
     problems = []
     for host in url.hosts:
@@ -121,11 +148,11 @@ def probe(conf):
             host=address, userid=host.username or "guest",
             password=host.password or "guest",
             virtual_host=url.virtual_host or "/",
-            connect_timeout=conf.rpc_probe_timeout,
-            ssl=bool(conf.oslo_messaging_rabbit.ssl))
+            connect_timeout=conf.rpc_probe_timeout)
         try:
             connection.connect()
-        except amqp.exceptions.AccessRefused as exc:
+        except (amqp.exceptions.AccessRefused,
+                amqp.exceptions.NotAllowed) as exc:
             _forget(connection)
             raise config.ConfigError(
                 "[DEFAULT] transport_url",
@@ -194,14 +221,16 @@ class VersionedClient:
     """The client of one topic, nova style.
 
     Subclasses say ``VERSION`` (the newest version they can send),
-    ``TOPIC_OPTION`` (the option naming the topic), ``BINARY`` (whose live
-    services ``auto`` asks) and ``UPGRADE_LEVEL`` (their option in
-    ``[upgrade_levels]``). The cap is resolved once, at the first message.
-    Without a transport nothing is sent.
+    ``TOPIC_OPTION`` (the option naming the topic), ``NAMESPACE`` (of the
+    endpoint, None for the manager's), ``BINARY`` (whose live services
+    ``auto`` asks) and ``UPGRADE_LEVEL`` (their option in
+    ``[upgrade_levels]``, None for no cap). The cap is resolved at the
+    first message, and again after ``reset()``.
     """
 
     VERSION = "1.0"
     TOPIC_OPTION = None
+    NAMESPACE = None
     BINARY = None
     UPGRADE_LEVEL = None
 
@@ -217,30 +246,41 @@ class VersionedClient:
 
     @property
     def client(self):
-        if self._client is None:
-            self._client = get_client(
-                self.transport, Target(topic=self.topic,
-                                       version=self.VERSION),
-                version_cap=self._version_cap())
-        return self._client
+        if self._client is not None:
+            return self._client
+        cap, settled = self._version_cap()
+        client = get_client(self.transport, Target(
+            topic=self.topic, namespace=self.NAMESPACE,
+            version=self.VERSION), version_cap=cap)
+        if settled:
+            self._client = client
+        return client
+
+    def reset(self):
+        """Read the version cap again at the next message (SIGHUP)."""
+        self._client = None
 
     def _version_cap(self):
-        level = self.conf.upgrade_levels[self.UPGRADE_LEVEL]
+        """``(cap, settled)``: ``auto`` is settled once a live service has
+        said its version; until then it is asked again at every message,
+        so that the first old service to start caps what is sent."""
+        level = (self.conf.upgrade_levels[self.UPGRADE_LEVEL]
+                 if self.UPGRADE_LEVEL else None)
         if level != "auto":
-            return level
+            return level, True
         lowest = None
         if self.db is not None:
             lowest = lowest_live_version(self.db, self.BINARY,
                                          self.conf.service_down_time)
         if lowest is None:
-            LOG.info("[upgrade_levels] %s = auto: no live %s has said its "
-                     "version; sending up to %s", self.UPGRADE_LEVEL,
-                     self.BINARY, self.VERSION)
-            return self.VERSION
+            LOG.debug("[upgrade_levels] %s = auto: no live %s has said its "
+                      "version; sending up to %s", self.UPGRADE_LEVEL,
+                      self.BINARY, self.VERSION)
+            return self.VERSION, False
         LOG.info("[upgrade_levels] %s = auto: sending up to %s, the lowest "
                  "version among the live %s services", self.UPGRADE_LEVEL,
                  lowest, self.BINARY)
-        return lowest
+        return lowest, True
 
     def can_send_version(self, version):
         return self.client.can_send_version(version)

@@ -54,6 +54,15 @@ from novalite import version
 LOG = oslo_logging.getLogger(__name__)
 CONF = novalite_conf.CONF
 
+#: The options naming the manager of each novalite service: one config
+#: file may tune the periodic tasks of all of them.
+FLEET_MANAGER_OPTIONS = ("compute_manager", "scheduler_manager")
+
+#: Seconds a stopping service waits for its broker connections to close
+#: once graceful_shutdown_timeout is spent (a broker that stopped answering
+#: would hold them for a minute).
+TRANSPORT_CLOSE_SECONDS = 5.0
+
 
 class Service:
     """A manager on one host, kept alive in the database by a heartbeat.
@@ -73,7 +82,9 @@ class Service:
         self._clock = clock if clock is not None else greenthreads.CLOCK
         self.db = db if db is not None else db_api.Database.from_conf(
             self.conf)
-        if transport is None and rpc.is_configured(self.conf):
+        self._owns_transport = (transport is None
+                                and rpc.is_configured(self.conf))
+        if self._owns_transport:
             transport = rpc.get_transport(self.conf)
         self.transport = transport
         self.rpcserver = None
@@ -98,6 +109,9 @@ class Service:
             run_tick=self.manager.periodic_tasks,
             run_spacing=self.manager.run_due_spacing_tasks)
         self.timers = []
+        #: Config names of the other services' tasks (their sections may
+        #: share this service's files).
+        self.fleet_tasks = frozenset()
         self._watchdog = None
         self._database_file = file_guard.FileGuard(self.db.engine)
         self._reopening = False
@@ -142,9 +156,12 @@ class Service:
                       given(periodic_interval, "periodic_interval"),
                       given(periodic_fuzzy_delay, "periodic_fuzzy_delay"),
                       conf=conf, db=db, clock=clock, transport=transport)
+        service.fleet_tasks = sections.fleet_task_names(conf, [
+            option for option in FLEET_MANAGER_OPTIONS
+            if option != "%s_manager" % name])
         service.periodic_runner.apply(sections.effective_settings(
-            service.manager.periodic, config.config_files(conf)),
-            announce=False)
+            service.manager.periodic, config.config_files(conf),
+            service.fleet_tasks), announce=False)
         return service
 
     # Start and stop ---------------------------------------------------------
@@ -211,41 +228,64 @@ class Service:
         return self.report_interval * (1 + self.phase)
 
     def stop(self, graceful_timeout=None):
-        """Stop consuming, stop the timers, and let a running task and the
-        RPC calls in flight finish.
+        """Stop the timers and the consuming at once, then let a running
+        task and the RPC calls in flight finish, within one budget.
 
-        :param graceful_timeout: seconds they may still take, together;
-            ``graceful_shutdown_timeout`` by default, 0 waits forever.
+        oslo.messaging's ``stop()`` cancels the consumers at once but waits
+        for its poll loop to notice (up to 5 s on idle queues, longer while
+        it backs off from a broker that is gone), and closing the
+        transport can wait on a broker that stopped answering: both go on
+        in greenthreads of their own, waited for only as long as the
+        budget allows (the transport gets ``TRANSPORT_CLOSE_SECONDS`` more
+        once it is spent), so that a stop never outlasts systemd's
+        ``TimeoutStopSec``.
+
+        :param graceful_timeout: seconds the task and the calls may still
+            take, together; ``graceful_shutdown_timeout`` by default, 0
+            waits forever.
         """
         systemd.stopping()
-        if self.rpcserver is not None:
-            self.rpcserver.stop()
         for timer in self.timers:
             timer.stop()
+        consuming = (greenthreads.spawn(self.rpcserver.stop)
+                     if self.rpcserver is not None else None)
         if graceful_timeout is None:
             graceful_timeout = self.conf.graceful_shutdown_timeout
-        started = self._clock.monotonic()
+        deadline = self._clock.monotonic() + graceful_timeout
+
+        def left():
+            if not graceful_timeout:
+                return None
+            return max(deadline - self._clock.monotonic(), 0.001)
+
         self.periodic_runner.stop(graceful_timeout)
-        if self.rpcserver is not None:
-            left = graceful_timeout - (self._clock.monotonic() - started)
-            self._finish_rpc_calls(max(left, 0.001) if graceful_timeout
-                                   else None)
+        if consuming is not None and self._finished(
+                consuming, left(), "stop consuming"):
+            self._finished(greenthreads.spawn(self.rpcserver.wait), left(),
+                           "let the RPC calls in flight finish")
         self.heartbeat.close()
         self.manager.cleanup_host()
-        if self.transport is not None:
-            self.transport.cleanup()
+        if self._owns_transport:
+            self._finished(
+                greenthreads.spawn(self.transport.cleanup),
+                None if left() is None else max(left(),
+                                                 TRANSPORT_CLOSE_SECONDS),
+                "close its connections to the broker")
         LOG.info("Stopped %s on %s", self.binary, self.host)
 
-    def _finish_rpc_calls(self, timeout):
-        """Wait for the calls in flight, at most ``timeout`` s (None:
-        forever); then the server's connection is closed."""
-        waiter = greenthreads.spawn(self.rpcserver.wait)
+    def _finished(self, greenthread, timeout, what):
+        """Whether ``greenthread`` ended within ``timeout`` s (None:
+        forever); if not, say so and leave it."""
         with greenthreads.time_limit(timeout):
-            waiter.wait()
-            return
-        LOG.warning("RPC calls to %s still running after %g s of "
-                    "graceful_shutdown_timeout; leaving them", self.binary,
-                    timeout)
+            try:
+                greenthread.wait()
+            except Exception:
+                LOG.exception("%s could not %s", self.binary, what)
+            return True
+        LOG.warning("%s did not %s within graceful_shutdown_timeout (%g s); "
+                    "stopping without waiting longer", self.binary, what,
+                    self.conf.graceful_shutdown_timeout)
+        return False
 
     def kill(self):
         """Stop, then delete the service's row, as nova's kill() did."""
@@ -348,7 +388,8 @@ class Service:
         """
         files = config.config_files(self.conf)
         config.check_files(files, self.conf)
-        settings = sections.effective_settings(self.manager.periodic, files)
+        settings = sections.effective_settings(self.manager.periodic, files,
+                                               self.fleet_tasks)
         self.conf.mutate_config_files()
 
         def apply():

@@ -191,7 +191,7 @@ class HostCommands:
         would know)."""
         hosts = host_manager.HostManager(CONF, open_database(),
                                          greenthreads.CLOCK)
-        hosts.load_from_database()
+        hosts.load_from_database(hosts.max_capabilities_age)
         rows = [{
             "host": state.host, "state": "up" if state.up else "down",
             "status": "disabled" if state.disabled else "enabled",

@@ -17,6 +17,7 @@ periodic tasks audit the host, publish its capabilities, and reconcile
 what the database believes with what the hypervisor has.
 """
 
+import functools
 import hashlib
 import os
 import time
@@ -31,6 +32,7 @@ from novalite import context as context_module
 from novalite.db import api as db_api
 from novalite.db import models
 from novalite import exception
+from novalite import greenthreads
 from novalite import manager
 from novalite import rpc
 from novalite.virt import driver as virt_driver
@@ -39,6 +41,17 @@ LOG = logging.getLogger(__name__)
 
 _UNFINISHED_TASK_STATES = ("spawning", "powering-off", "powering-on",
                            "deleting")
+
+
+def one_at_a_time(method):
+    """Run ``method(self, context, uuid, ...)`` holding the instance's lock:
+    RPC calls, casts and periodic tasks touch an instance one at a time,
+    as nova's ``@synchronized(instance.uuid)`` made them."""
+    @functools.wraps(method)
+    def locked(self, context, uuid, *args, **kwargs):
+        with self._instance_locks(uuid):
+            return method(self, context, uuid, *args, **kwargs)
+    return locked
 
 
 def image_cache_name(image_ref):
@@ -58,6 +71,7 @@ class ComputeManager(manager.SchedulerDependentManager):
         super().__init__(host, service_name, conf=conf, db=db, **kwargs)
         self.driver = virt_driver.load_compute_driver(
             self.conf.compute_driver, self.conf)
+        self._instance_locks = greenthreads.KeyedLocks()
 
     # Start-up ---------------------------------------------------------------
 
@@ -142,6 +156,7 @@ class ComputeManager(manager.SchedulerDependentManager):
                 "uptime_s": (models.utcnow() - booted_at).total_seconds()}
 
     @rpc.expose
+    @one_at_a_time
     def terminate_instance(self, context, uuid):
         """Destroy an instance on the hypervisor and delete its row."""
         instance = self._get(uuid)
@@ -149,6 +164,7 @@ class ComputeManager(manager.SchedulerDependentManager):
         return self._destroy(instance)
 
     @rpc.expose
+    @one_at_a_time
     def stop_instance(self, context, uuid):
         instance = self._require_state(uuid, "stop", vm_states.ACTIVE)
         self.driver.power_off(_as_dict(instance))
@@ -157,6 +173,7 @@ class ComputeManager(manager.SchedulerDependentManager):
                                 power_state=power_state.SHUTDOWN)
 
     @rpc.expose
+    @one_at_a_time
     def start_instance(self, context, uuid):
         instance = self._require_state(uuid, "start", vm_states.STOPPED)
         self.driver.power_on(context, _as_dict(instance))
@@ -164,6 +181,7 @@ class ComputeManager(manager.SchedulerDependentManager):
                                 vm_state=vm_states.ACTIVE,
                                 power_state=power_state.RUNNING)
 
+    @one_at_a_time
     def soft_delete_instance(self, context, uuid):
         """Power an instance off and queue it for reclaiming; with no
         ``reclaim_instance_interval`` it is deleted at once."""
@@ -177,6 +195,7 @@ class ComputeManager(manager.SchedulerDependentManager):
                                 vm_state=vm_states.SOFT_DELETED,
                                 power_state=power_state.SHUTDOWN)
 
+    @one_at_a_time
     def restore_instance(self, context, uuid):
         instance = self._require_state(uuid, "restore",
                                        vm_states.SOFT_DELETED)
@@ -277,6 +296,12 @@ class ComputeManager(manager.SchedulerDependentManager):
                               instance.uuid)
 
     def _sync_power_state(self, instance):
+        with self._instance_locks(instance.uuid):
+            instance = self.db.instance_get(instance.uuid)
+            if instance is not None and instance.task_state is None:
+                self._sync_locked_power_state(instance)
+
+    def _sync_locked_power_state(self, instance):
         try:
             actual = self.driver.get_info(_as_dict(instance))["power_state"]
         except exception.InstanceNotFound:

@@ -19,37 +19,33 @@ exchange as the default. Without ``transport_url`` every service runs
 standalone.
 """
 
+import functools
+import importlib
+
 from oslo_config import cfg
 import oslo_messaging
 from oslo_messaging import opts as messaging_opts
 
+from novalite.conf import values
+
 #: The exchange novalite's topics live in unless ``control_exchange`` says.
 DEFAULT_EXCHANGE = "novalite"
 
-#: A version cap: ``auto`` or MAJOR.MINOR.
-_VERSION_CAP = cfg.types.String(regex=r"^(auto|\d+\.\d+)$",
-                                type_name="'auto' or a version such as 1.0")
-
 rpc_opts = [
-    cfg.StrOpt("compute_topic",
-               default="compute",
-               regex=r"^[A-Za-z0-9_-]{1,200}$",
-               help="""
+    cfg.Opt("compute_topic",
+            type=values.TopicName(),
+            default="compute",
+            help="""
 The topic the compute services listen on (and ``<topic>.<host>`` for one
 host). Only letters, digits, '-' and '_'. Two fleets on one broker keep
 apart with different topics or a different ``control_exchange``.
 """),
-    cfg.StrOpt("scheduler_topic",
-               default="scheduler",
-               regex=r"^[A-Za-z0-9_-]{1,200}$",
-               help="""
+    cfg.Opt("scheduler_topic",
+            type=values.TopicName(),
+            default="scheduler",
+            help="""
 The topic the scheduler services listen on; capabilities are fanned out to
 every scheduler on it. Only letters, digits, '-' and '_'.
-"""),
-    cfg.StrOpt("scheduler_manager",
-               default="novalite.scheduler.manager.SchedulerManager",
-               help="""
-Full class name of the manager that novalite-scheduler runs.
 """),
     cfg.FloatOpt("rpc_probe_timeout",
                  default=5.0,
@@ -64,7 +60,7 @@ with exit status 69, instead of a service that waits forever to consume.
 
 upgrade_levels_opts = [
     cfg.Opt("compute",
-            type=_VERSION_CAP,
+            type=values.VersionCap(),
             help="""
 The highest version of the compute RPC API to send: ``auto`` (the lowest
 version among the live compute services, read once from the database) or a
@@ -72,7 +68,7 @@ version such as ``1.0``. Unset: no cap. Set it during a rolling upgrade so
 that new clients do not send what old computes cannot understand.
 """),
     cfg.Opt("scheduler",
-            type=_VERSION_CAP,
+            type=values.VersionCap(),
             help="""
 The highest version of the scheduler RPC API to send: ``auto`` or a
 version such as ``1.0`` (see ``compute``).
@@ -80,16 +76,24 @@ version such as ``1.0`` (see ``compute``).
 ]
 
 
+@functools.lru_cache(maxsize=None)
 def messaging_groups():
     """oslo.messaging's option groups, with its tracing and metrics groups,
     which it registers on the global CONF only, at import: a client built
-    on any other ConfigOpts would fail at its first message."""
+    on any other ConfigOpts would fail at its first message. (Their
+    modules are private; a release without them has nothing to add.)"""
     oslo_messaging.set_transport_defaults(DEFAULT_EXCHANGE)
     groups = dict(messaging_opts.list_opts())
-    from oslo_messaging._metrics import client as metrics
-    from oslo_messaging._tracing import client as tracing
-    groups["oslo_messaging_tracing"] = tracing.oslo_messaging_tracing
-    groups["oslo_messaging_metrics"] = metrics.oslo_messaging_metrics
+    for group, module, attribute in (
+            ("oslo_messaging_tracing", "oslo_messaging._tracing.client",
+             "oslo_messaging_tracing"),
+            ("oslo_messaging_metrics", "oslo_messaging._metrics.client",
+             "oslo_messaging_metrics")):
+        try:
+            groups[group] = getattr(importlib.import_module(module),
+                                    attribute)
+        except (ImportError, AttributeError):
+            continue
     return groups
 
 

@@ -106,15 +106,21 @@ Related options:
                  min=0.0,
                  max=values.ONE_YEAR,
                  help="""
-Seconds a running periodic task may take to finish when the service stops,
-from 0 to 31536000 (one year).
+Seconds a running periodic task and the RPC calls in flight may take,
+together, to finish when the service stops, from 0 to 31536000 (one year).
 
-After this the task is abandoned and the service exits. 0 waits forever.
+After this they are abandoned and the service exits (its connections to
+the broker get 5 s more to close). 0 waits forever.
 """),
     cfg.StrOpt("compute_manager",
                default="novalite.compute.manager.ComputeManager",
                help="""
 Full class name of the manager that novalite-compute runs.
+"""),
+    cfg.StrOpt("scheduler_manager",
+               default="novalite.scheduler.manager.SchedulerManager",
+               help="""
+Full class name of the manager that novalite-scheduler runs.
 """),
 ]
 

@@ -17,6 +17,7 @@ what nova and DNS allow. Declarations only: this module, like the rest of
 ``novalite.conf``, imports no other novalite code.
 """
 
+import re
 import socket
 import string
 
@@ -90,3 +91,41 @@ def this_host():
         return check_host_name(name)
     except ValueError:
         return None
+
+
+class _Matching(types.String):
+    """A string option whose value must match ``PATTERN``; otherwise
+    ``PROBLEM % value`` says what it should be."""
+
+    PATTERN = None
+    PROBLEM = None
+    TYPE_NAME = None
+
+    def __init__(self, type_name=None):
+        super().__init__(type_name=type_name or self.TYPE_NAME)
+
+    def __call__(self, value):
+        value = super().__call__(value)
+        if not self.PATTERN.match(value):
+            raise ValueError(self.PROBLEM % (value,))
+        return value
+
+    def __repr__(self):
+        return type(self).__name__
+
+
+class VersionCap(_Matching):
+    """``auto`` or a version MAJOR.MINOR, as ``[upgrade_levels]`` takes."""
+
+    PATTERN = re.compile(r"(auto|\d{1,4}\.\d{1,4})\Z")
+    PROBLEM = "expected 'auto' or a version such as 1.0, not %r"
+    TYPE_NAME = "version cap value"
+
+
+class TopicName(_Matching):
+    """A message bus topic: 1 to 200 letters, digits, '-' or '_' (it names
+    queues and exchanges, and is joined to host names with '.')."""
+
+    PATTERN = re.compile(r"[A-Za-z0-9_-]{1,200}\Z")
+    PROBLEM = "a topic has 1 to 200 letters, digits, '-' or '_', not %r"
+    TYPE_NAME = "topic value"

@@ -49,9 +49,12 @@ def read(files):
     return found
 
 
-def effective_settings(tasks, files):
+def effective_settings(tasks, files, elsewhere=frozenset()):
     """The effective TaskSettings of each task of ``tasks`` (a TaskSet).
 
+    :param elsewhere: config names of the tasks of the fleet's other
+        services: their sections are left to them, so that one file can
+        configure every service, as one nova.conf does.
     :returns: ``{task name: TaskSettings}`` for every task, changed or not.
     :raises ConfigError: for a section naming no task, or settings the
         task's rules refuse, naming the file and section.
@@ -61,7 +64,7 @@ def effective_settings(tasks, files):
     by_config_name = {task_settings.config_name(name): name
                       for name in declared}
     for name, (where, _values) in sections.items():
-        if name not in by_config_name:
+        if name not in by_config_name and name not in elsewhere:
             raise config.ConfigError(
                 where, "%s has no periodic task %r (it has: %s)"
                 % (tasks.owner, name, ", ".join(sorted(by_config_name))))
@@ -99,9 +102,29 @@ def opts_for(manager_class):
     return groups
 
 
+def fleet_task_names(conf, manager_options):
+    """The config names of the periodic tasks of the managers that
+    ``manager_options`` (``compute_manager``...) name; a manager that
+    cannot be loaded has none (its service will say why)."""
+    from oslo_utils import importutils
+
+    names = set()
+    for option in manager_options:
+        try:
+            manager_class = importutils.import_class(conf[option])
+        except (ImportError, ValueError):
+            continue
+        names.update(task_settings.config_name(name)
+                     for name, _ in manager_class._periodic_tasks)
+    return frozenset(names)
+
+
 def list_opts():
-    """The task sections of the default compute manager, for
+    """The task sections of the default compute and scheduler managers, for
     ``oslo-config-generator --namespace novalite.periodic_tasks``."""
     from novalite.compute import manager as compute_manager
+    from novalite.scheduler import manager as scheduler_manager
 
-    return list(opts_for(compute_manager.ComputeManager).items())
+    groups = opts_for(compute_manager.ComputeManager)
+    groups.update(opts_for(scheduler_manager.SchedulerManager))
+    return list(groups.items())

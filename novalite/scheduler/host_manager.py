@@ -90,6 +90,15 @@ class HostManager:
     def service_name(self):
         return self.conf.compute_topic
 
+    @property
+    def max_capabilities_age(self):
+        """Seconds after which a host's capabilities are stale: at least
+        two publishing periods (a tick each), so that one late tick does
+        not make a live host vanish, and never less than
+        ``service_down_time``."""
+        return max(self.conf.service_down_time,
+                   2 * self.conf.periodic_interval)
+
     def update_service_capabilities(self, service_name, host, capabilities,
                                     timestamp=None, source="the bus"):
         """Keep what ``host`` published, unless something newer is kept."""
@@ -103,17 +112,25 @@ class HostManager:
         self.service_states[host][service_name] = {
             "capabilities": dict(capabilities), "timestamp": timestamp}
 
-    def load_from_database(self):
+    def load_from_database(self, max_age):
         """Take the capabilities the hosts recorded, dated when they were
-        recorded: what a scheduler knows the moment it starts."""
-        rows = self.db.capabilities_get_all(self.service_name)
-        for host, capabilities, updated_at in rows:
+        recorded: what a scheduler knows the moment it starts. Those older
+        than ``max_age`` seconds are left out: their hosts stopped
+        publishing, and would be forgotten at the first expiry anyway."""
+        now = self._clock.time()
+        fresh = stale = 0
+        for host, capabilities, updated_at in self.db.capabilities_get_all(
+                self.service_name):
+            timestamp = _epoch(updated_at) if updated_at else 0.0
+            if now - timestamp > max_age:
+                stale += 1
+                continue
+            fresh += 1
             self.update_service_capabilities(
-                self.service_name, host, capabilities,
-                timestamp=_epoch(updated_at) if updated_at else 0.0,
+                self.service_name, host, capabilities, timestamp=timestamp,
                 source="the database")
-        LOG.info("Capabilities of %d hosts read from the database",
-                 len(rows))
+        LOG.info("Capabilities of %d hosts read from the database (%d older "
+                 "than %g s left out)", fresh, stale, max_age)
 
     def capabilities_age(self, host):
         """Seconds since ``host``'s capabilities were published, or None."""

@@ -14,7 +14,8 @@
 
 It receives the capabilities every compute fans out
 (``update_service_capabilities``), keeps them in its ``HostManager``, and
-forgets those older than ``service_down_time``. Choosing hosts for
+forgets those older than two ticks or ``service_down_time``, whichever is
+longer. Choosing hosts for
 instances builds on the HostStates it keeps.
 """
 
@@ -40,7 +41,8 @@ class SchedulerManager(manager.Manager):
 
     def init_host(self):
         """Know every host that recorded its capabilities, at once."""
-        self.host_manager.load_from_database()
+        self.host_manager.load_from_database(
+            self.host_manager.max_capabilities_age)
 
     @rpc.expose
     def update_service_capabilities(self, context, service_name, host,
@@ -51,6 +53,7 @@ class SchedulerManager(manager.Manager):
 
     @manager.periodic_task
     def _expire_stale_capabilities(self, context):
-        """Forget what hosts that stopped publishing said: older than
-        ``service_down_time``, a host is as good as down."""
-        self.host_manager.expire_capabilities(self.conf.service_down_time)
+        """Forget what hosts that stopped publishing said, once older than
+        ``HostManager.max_capabilities_age``."""
+        self.host_manager.expire_capabilities(
+            self.host_manager.max_capabilities_age)

@@ -28,6 +28,7 @@ import copy
 from oslo_log import log as logging
 import oslo_messaging
 
+from novalite import greenthreads
 from novalite import rpc
 
 LOG = logging.getLogger(__name__)
@@ -44,41 +45,80 @@ class SchedulerAPI(rpc.VersionedClient):
     def __init__(self, conf, db=None, transport=None):
         super().__init__(conf, db, transport)
         self.published = {}
-        self._fanout_failing = False
+        #: Why the last fanout did not go, said once: None when it went.
+        self._not_sent = None
+        #: The newest publication not yet sent: one slot, newest wins.
+        self._outbox = None
+        self._sender = None
 
     def update_service_capabilities(self, context, service_name, host,
                                     capabilities):
         """Publish what ``host`` offers for ``service_name``.
 
+        Recorded in the database at once; the fanout cast goes from a
+        greenthread of its own, so that a broker that does not answer never
+        holds up the caller's periodic pass: while a cast is stuck, newer
+        capabilities replace the one waiting, and only the newest goes.
+
         Wire (fanout cast): ``service_name`` (str), ``host`` (str),
         ``capabilities`` (a dict of JSON values). One try: a broker that
-        is down loses this publication, logged once per outage; the next
-        one, a tick later, repairs it, and the database has it meanwhile.
-        A copy is kept, so later changes by the caller publish nothing.
+        is down, or no scheduler consuming, loses this publication, said
+        once until one goes again; the next, a tick later, repairs it, and
+        the database has it meanwhile. A copy is kept, so later changes by
+        the caller publish nothing.
         """
         LOG.debug("Capabilities of %(service)s on %(host)s: %(caps)s",
                   {"service": service_name, "host": host,
                    "caps": capabilities})
-        self.published[(service_name, host)] = copy.deepcopy(capabilities)
+        capabilities = copy.deepcopy(capabilities)
+        self.published[(service_name, host)] = capabilities
         if self.db is not None:
             self.db.capabilities_save(service_name, host, capabilities)
         if self.transport is None:
             return
+        self._outbox = (context, service_name, host, capabilities)
+        if self._sender is None:
+            self._sender = greenthreads.spawn(self._send_outbox)
+
+    def _send_outbox(self):
+        try:
+            while self._outbox is not None:
+                context, service_name, host, capabilities = self._outbox
+                self._outbox = None
+                self._fan_out(context, service_name, host, capabilities)
+        finally:
+            self._sender = None
+
+    def _fan_out(self, context, service_name, host, capabilities):
         try:
             self.cast(context, "update_service_capabilities", "1.0",
                       fanout=True, retry=0, service_name=service_name,
                       host=host, capabilities=capabilities)
         except oslo_messaging.MessageDeliveryFailure as exc:
-            if not self._fanout_failing:
-                LOG.warning("Capabilities of %s not sent to the schedulers "
-                            "(%s); the database has them, and they are "
-                            "sent again at the next tick", host, exc)
-            self._fanout_failing = True
+            self._say_not_sent(host, exc)
+        except Exception:
+            LOG.exception("Capabilities of %s not sent to the schedulers",
+                          host)
         else:
-            if self._fanout_failing:
-                LOG.info("Capabilities of %s reach the schedulers again",
-                         host)
-            self._fanout_failing = False
+            if self._not_sent is not None:
+                LOG.info("Capabilities of %s are fanned out to the "
+                         "schedulers again", host)
+            self._not_sent = None
+
+    def _say_not_sent(self, host, exc):
+        nobody = bool(rpc.NO_FANOUT_CONSUMER.search(str(exc)))
+        reason = "nobody" if nobody else "broker"
+        if self._not_sent == reason:
+            return
+        self._not_sent = reason
+        if nobody:
+            LOG.info("No scheduler consumes the %s fanout now; the "
+                     "capabilities of %s are in the database, and are sent "
+                     "again at every tick", self.topic, host)
+        else:
+            LOG.warning("Capabilities of %s not sent to the schedulers (%s);"
+                        " the database has them, and they are sent again at "
+                        "the next tick", host, exc)
 
     def get_service_capabilities(self, service_name, host):
         """The last capabilities published by that service, or None."""

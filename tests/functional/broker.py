@@ -49,11 +49,13 @@ class Broker:
         self.hosts.add(host)
         return host
 
-    def ini(self):
-        """The [DEFAULT] lines that put a service on this test's bus."""
-        return ("transport_url = %s\ncontrol_exchange = %s\n"
-                "compute_topic = %s\nscheduler_topic = %s\n"
-                % (URL, self.exchange, self.compute_topic,
+    def ini(self, address=HOST):
+        """The [DEFAULT] lines that put a service on this test's bus,
+        through ``address`` (a proxy's, say)."""
+        return ("transport_url = rabbit://guest:guest@%s/\n"
+                "control_exchange = %s\ncompute_topic = %s\n"
+                "scheduler_topic = %s\n"
+                % (address, self.exchange, self.compute_topic,
                    self.scheduler_topic))
 
     def queue(self, name):

@@ -16,6 +16,7 @@ import datetime
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import textwrap
@@ -45,6 +46,20 @@ def base_ini(state_path, **overrides):
 
 def command(program="compute"):
     return [sys.executable, "-m", "novalite.cmd.%s" % program]
+
+
+def free_port():
+    """A loopback TCP port nothing listens on (now)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def run_once(ini, program="compute", timeout=60):
+    """Run the command with ``ini`` until it exits; its CompletedProcess."""
+    return subprocess.run(
+        command(program) + ["--config-file", str(ini)], capture_output=True,
+        text=True, timeout=timeout, env=environment())
 
 
 def environment(extra=None):

@@ -17,7 +17,9 @@ import threading
 
 class TcpProxy:
     """Forwards 127.0.0.1:<port> to ``target``; ``cut()`` drops every
-    connection and refuses new ones until ``restore()``."""
+    connection and refuses new ones until ``restore()``; ``silence()``
+    keeps every connection open but passes no byte (a server that hangs,
+    or a network that drops everything) until ``restore()``."""
 
     def __init__(self, target):
         self.target = target
@@ -27,6 +29,7 @@ class TcpProxy:
         self.listener.listen(64)
         self.port = self.listener.getsockname()[1]
         self.open = True
+        self.silent = False
         self._lock = threading.Lock()
         self._sockets = set()
         self._closed = False
@@ -65,7 +68,8 @@ class TcpProxy:
             self._drop(source, sink)
 
     def _forward(self, data, sink):
-        sink.sendall(data)
+        if not self.silent:
+            sink.sendall(data)
 
     def _drop(self, *sockets):
         with self._lock:
@@ -83,7 +87,11 @@ class TcpProxy:
             live = list(self._sockets)
         self._drop(*live)
 
+    def silence(self):
+        self.silent = True
+
     def restore(self):
+        self.silent = False
         self.open = True
 
     def close(self):

@@ -21,9 +21,9 @@ or PostgreSQL does not answer.
 
 import json
 import signal
-import socket
 import subprocess
 import threading
+import time
 
 import pytest
 
@@ -36,7 +36,7 @@ from tests.functional import test_database
 broker = broker_module.broker
 
 COMPUTE_MANAGER = "novalite.compute.manager.ComputeManager"
-TICK = 1.0
+TICK = 2.0
 
 
 @pytest.fixture
@@ -49,13 +49,14 @@ def shared_database():
         yield url
 
 
-def service_ini(tmp_path, broker, url, host, **overrides):
+def service_ini(tmp_path, broker, url, host, address=broker_module.HOST,
+                **overrides):
     options = {"host": host, "compute_manager": COMPUTE_MANAGER,
                "periodic_interval": TICK, "report_interval": 0.5,
                "instances_path": str(tmp_path / host / "instances")}
     options.update(overrides)
     return (daemon_module.base_ini(str(tmp_path / host), **options)
-            + broker.ini() + "[database]\nconnection = %s\n" % url)
+            + broker.ini(address) + "[database]\nconnection = %s\n" % url)
 
 
 def start(daemons, tmp_path, broker, url, program, name, **overrides):
@@ -147,7 +148,8 @@ def test_a_restarted_scheduler_knows_every_host_at_once(
         known = again.wait_for("Capabilities of %s .* known from the "
                                "database" % compute.host)
         assert known < ready
-    assert again.matching("Capabilities of 3 hosts read from the database")
+    assert again.matching("Capabilities of 3 hosts read from the database "
+                          r"\(0 older than 5 s left out\)")
 
 
 def test_an_in_flight_call_finishes_when_the_service_stops(
@@ -196,18 +198,12 @@ def test_an_in_flight_call_finishes_when_the_service_stops(
 
 def test_a_broker_that_does_not_answer_stops_start_up_with_69(
         tmp_path, state_path):
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    port = listener.getsockname()[1]
-    listener.close()
+    port = daemon_module.free_port()
     ini = tmp_path / "compute.conf"
     ini.write_text(daemon_module.base_ini(
         state_path, transport_url="rabbit://guest:secret@127.0.0.1:%d/"
         % port, rpc_probe_timeout=2))
-    result = subprocess.run(
-        daemon_module.command() + ["--config-file", str(ini)],
-        capture_output=True, text=True, timeout=60,
-        env=daemon_module.environment())
+    result = daemon_module.run_once(ini)
     assert result.returncode == 69
     last = result.stderr.strip().splitlines()[-1]
     assert last.startswith("compute.py: cannot reach the message "
@@ -217,18 +213,54 @@ def test_a_broker_that_does_not_answer_stops_start_up_with_69(
     assert "Traceback" not in result.stderr + result.stdout
 
 
-def test_credentials_the_broker_refuses_are_a_configuration_error(
-        tmp_path, state_path, broker):
+@pytest.mark.parametrize("url, secret", [
+    ("rabbit://guest:not-the-password@%s/", "not-the-password"),
+    ("rabbit://guest:guest@%s/no-such-vhost", None)])
+def test_what_the_broker_refuses_is_a_configuration_error(
+        tmp_path, state_path, broker, url, secret):
     ini = tmp_path / "compute.conf"
     ini.write_text(daemon_module.base_ini(
         state_path, host=broker.host("node1"),
-        transport_url="rabbit://guest:not-the-password@%s/"
-        % broker_module.HOST))
-    result = subprocess.run(
-        daemon_module.command() + ["--config-file", str(ini)],
-        capture_output=True, text=True, timeout=60,
-        env=daemon_module.environment())
+        transport_url=url % broker_module.HOST))
+    result = daemon_module.run_once(ini)
     assert result.returncode == 78
     last = result.stderr.strip().splitlines()[-1]
-    assert "refused the credentials" in last
-    assert "not-the-password" not in result.stderr + result.stdout
+    assert "refused the credentials or the virtual host" in last
+    if secret:
+        assert secret not in result.stderr + result.stdout
+
+
+def test_a_broker_that_goes_silent_holds_up_no_pass_and_no_stop(
+        tmp_path, broker, shared_database, daemons):
+    """The broker keeps its connections but answers nothing (a hung
+    server, a network dropping everything): the compute's passes go on
+    (the capabilities fanout waits in a greenthread of its own), and a
+    SIGTERM ends the process within its budget instead of waiting a
+    minute on the broker."""
+    from tests.functional import tcp_proxy
+
+    host, port = broker_module.HOST.split(":")
+    proxy = tcp_proxy.TcpProxy((host, int(port)))
+    try:
+        compute = start(daemons, tmp_path, broker, shared_database,
+                        "compute", "node1", periodic_interval=0.5,
+                        graceful_shutdown_timeout=3,
+                        address="127.0.0.1:%d" % proxy.port)
+        compute.wait_for("is ready", timeout=30)
+        compute.wait_for("Running periodic task "
+                         "ComputeManager._publish_service_capabilities",
+                         timeout=30)
+        proxy.silence()
+        silenced = len(compute.lines)
+        time.sleep(6)
+        passes = compute.matching("Running periodic task ComputeManager."
+                                  "_publish_service_capabilities", silenced)
+        assert len(passes) >= 8  # a pass every 0.5 s, none held up
+        compute.signal(signal.SIGTERM)
+        began = time.monotonic()
+        assert compute.wait(60) == 0
+        # 3 s of graceful_shutdown_timeout, then 5 s for the connections
+        assert time.monotonic() - began < 20
+        compute.wait_for("did not .* within graceful_shutdown_timeout")
+    finally:
+        proxy.close()

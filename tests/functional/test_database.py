@@ -150,10 +150,7 @@ def test_daemon_heartbeats_into_each_database(tmp_path, state_path,
 def test_daemon_refuses_a_server_database_that_is_behind(
         tmp_path, state_path, database_url):
     ini = write_ini(tmp_path, state_path, database_url)
-    result = subprocess.run(
-        daemon_module.command() + ["--config-file", str(ini)],
-        capture_output=True, text=True, timeout=60,
-        env=daemon_module.environment())
+    result = daemon_module.run_once(ini)
     assert result.returncode == 78
     assert "run 'novalite-manage db sync'" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1

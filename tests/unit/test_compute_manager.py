@@ -430,3 +430,33 @@ def test_a_task_disabled_in_the_ini_never_runs(compute, db, clock):
     assert stats["_sync_power_states"].runs == 0
     # the others run: anchored at the first pass, due from the second on
     assert stats["update_available_resource"].runs == 2
+
+
+def test_an_instance_is_touched_by_one_caller_at_a_time(compute, db):
+    """An RPC cast and a periodic task on one instance, as nova's
+    @synchronized(instance.uuid): the second waits for the first."""
+    import threading
+
+    uuid = boot(compute).uuid
+    holding = threading.Event()
+    release = threading.Event()
+
+    def periodic_task_holding_the_instance():
+        with compute._instance_locks(uuid):
+            holding.set()
+            release.wait(10)
+
+    holder = threading.Thread(target=periodic_task_holding_the_instance)
+    holder.start()
+    holding.wait(10)
+    stopper = threading.Thread(target=compute.stop_instance,
+                               args=(CTXT, uuid))
+    stopper.start()
+    stopper.join(0.3)
+    assert stopper.is_alive()
+    assert db.instance_get(uuid).vm_state == vm_states.ACTIVE
+    release.set()
+    stopper.join(10)
+    holder.join(10)
+    assert db.instance_get(uuid).vm_state == vm_states.STOPPED
+    assert len(compute._instance_locks) == 0

@@ -17,6 +17,7 @@ import datetime
 import logging
 import time
 
+import pytest
 import sqlalchemy as sa
 
 from novalite.db import models
@@ -51,10 +52,12 @@ def test_a_new_scheduler_knows_what_the_hosts_recorded_and_how_old(
     db.capabilities_save("compute", "node1", {"vcpus": 8})
     db.capabilities_save("compute", "node2", {"vcpus": 4})
     db.capabilities_save("other", "node3", {"vcpus": 2})
+    db.capabilities_save("compute", "gone", {"vcpus": 1})
     _age_row(db, models.service_capabilities, 30, host="node2")
+    _age_row(db, models.service_capabilities, 600, host="gone")
     clock = fakes.FakeClock(wall_start=time.time())
     hosts = host_manager.HostManager(config.conf, db, clock)
-    hosts.load_from_database()
+    hosts.load_from_database(max_age=60)
     assert sorted(hosts.service_states) == ["node1", "node2"]
     assert hosts.capabilities_age("node1") < 5
     assert 25 < hosts.capabilities_age("node2") < 35
@@ -108,13 +111,19 @@ def test_host_states_join_audit_heartbeat_and_capabilities(db, clock,
     assert states["off-host"].capabilities_age is None
 
 
-def test_the_scheduler_forgets_hosts_silent_for_service_down_time(
-        db, clock, config):
-    config.config(service_down_time=60)
+@pytest.mark.parametrize("interval, down, silence, forgotten", [
+    (60, 60, 119, False),  # the defaults: one late tick is no silence
+    (60, 60, 121, True),
+    (1, 60, 59, False),  # quick ticks: service_down_time is the floor
+    (1, 60, 61, True)])
+def test_the_scheduler_forgets_hosts_silent_for_two_ticks_or_down_time(
+        db, clock, config, interval, down, silence, forgotten):
+    config.config(service_down_time=down, periodic_interval=interval)
     scheduler = scheduler_manager.SchedulerManager(host="sched", db=db,
                                                    clock=clock)
-    scheduler.update_service_capabilities(None, "compute", "node1", {})
-    clock.advance(61)
-    scheduler.update_service_capabilities(None, "compute", "node2", {})
+    scheduler.update_service_capabilities(None, "compute", "quiet", {})
+    clock.advance(silence)
+    scheduler.update_service_capabilities(None, "compute", "chatty", {})
     scheduler.periodic_tasks(None)
-    assert list(scheduler.host_manager.service_states) == ["node2"]
+    assert sorted(scheduler.host_manager.service_states) == (
+        ["chatty"] if forgotten else ["chatty", "quiet"])

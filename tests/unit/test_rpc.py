@@ -15,7 +15,7 @@ consume, versioned clients, the capabilities fanout."""
 
 import datetime
 import logging
-import socket
+import re
 import time
 import uuid
 
@@ -35,6 +35,7 @@ from novalite import manager
 from novalite import rpc
 from novalite.scheduler import rpcapi as scheduler_rpcapi
 from novalite import service
+from tests.functional import daemon as daemon_module
 
 CTXT = context.get_admin_context()
 
@@ -78,9 +79,11 @@ def start(bus, db, clock, binary="novalite-compute", host="node1",
 
 
 def wait_until(predicate, timeout=10.0):
+    """Poll ``predicate``, letting greenthreads (a fanout's sender) run."""
     deadline = time.monotonic() + timeout
     while not predicate():
         assert time.monotonic() < deadline, "condition never held"
+        greenthreads.cooperative_yield()
         time.sleep(0.01)
 
 
@@ -120,10 +123,7 @@ def test_a_transport_url_naming_no_driver_is_a_configuration_error(config):
 
 
 def test_a_broker_that_does_not_answer_is_unavailable(config):
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    port = listener.getsockname()[1]
-    listener.close()
+    port = daemon_module.free_port()
     config.config(transport_url="rabbit://guest:pw@127.0.0.1:%d/" % port,
                   rpc_probe_timeout=2)
     with pytest.raises(exception.BrokerUnavailable) as caught:
@@ -137,16 +137,20 @@ def test_fake_transport_is_not_probed(bus, config):
     rpc.probe(config.conf)
 
 
-def test_a_bad_version_cap_is_refused_at_start_up(tmp_path):
+@pytest.mark.parametrize("text, said", [
+    ("[upgrade_levels]\ncompute = 1.x\n", "[upgrade_levels] compute: "
+     "invalid value '1.x': expected 'auto' or a version such as 1.0"),
+    ("[DEFAULT]\ncompute_topic = compute.x\n", "[DEFAULT] compute_topic: "
+     "invalid value 'compute.x': a topic has 1 to 200 letters")])
+def test_a_bad_version_cap_or_topic_is_refused_at_start_up(tmp_path, text,
+                                                            said):
     path = tmp_path / "bad.conf"
-    path.write_text("[upgrade_levels]\ncompute = 1.x\n")
+    path.write_text(text)
     conf = novalite_config.cfg.ConfigOpts()
-    with pytest.raises(novalite_config.ConfigError) as caught:
+    with pytest.raises(novalite_config.ConfigError, match=re.escape(said)):
         novalite_config.parse_args(["novalite-compute", "--config-file",
                                     str(path)], conf=conf,
                                    default_config_files=[])
-    assert "upgrade_levels" in str(caught.value)
-    assert "compute" in str(caught.value)
 
 
 # A compute on the bus ------------------------------------------------------
@@ -268,12 +272,30 @@ def test_auto_caps_at_the_lowest_live_version_read_once(bus, db, config):
     assert api.client.version_cap == "1.1"
     _service_row(db, "older", "1.0")
     assert api.client.version_cap == "1.1"
+    api.reset()  # SIGHUP
+    assert api.client.version_cap == "1.0"
 
 
-def test_auto_without_live_services_sends_its_own_version(bus, db, config):
+def test_auto_waits_for_the_first_live_service_to_settle(bus, db, config):
     config.config(compute="auto", group="upgrade_levels")
     api = NewerComputeAPI(config.conf, db, rpc.get_transport(config.conf))
     assert api.client.version_cap == "1.1"
+    _service_row(db, "old", "1.0")
+    assert api.client.version_cap == "1.0"
+    _service_row(db, "old", "1.1")
+    assert api.client.version_cap == "1.0"
+
+
+def test_sighup_makes_the_scheduler_api_read_its_cap_again(bus, db, clock,
+                                                           config):
+    config.config(scheduler="auto", group="upgrade_levels")
+    server = start(bus, db, clock)
+    _service_row(db, "sched", "1.0", binary="novalite-scheduler")
+    api = server.manager.scheduler_rpcapi
+    assert api.client.version_cap == "1.0"
+    _service_row(db, "sched", "0.9", binary="novalite-scheduler")
+    server.manager.reset()
+    assert api.client.version_cap == "0.9"
 
 
 # Capabilities --------------------------------------------------------------
@@ -288,7 +310,7 @@ def test_capabilities_reach_every_scheduler_and_the_database(bus, db, clock,
                                     {"vcpus": 4, "free_ram_mb": 1024})
     for scheduler in schedulers:
         states = scheduler.manager.host_manager.service_states
-        wait_until(lambda: "node7" in states)
+        wait_until(lambda states=states: "node7" in states)
         assert states["node7"]["compute"]["capabilities"] == {
             "vcpus": 4, "free_ram_mb": 1024}
     assert db.capabilities_get("compute", "node7") == {
@@ -301,7 +323,7 @@ def test_a_compute_publishes_its_capabilities_at_its_second_tick(
                       host="sched1")
     compute = start(bus, db, clock, host="node3")
     compute.periodic_tasks()
-    assert "node3" not in scheduler.manager.host_manager.service_states
+    assert compute.manager.scheduler_rpcapi.published == {}
     clock.advance(compute.periodic_interval)
     compute.periodic_tasks()
     states = scheduler.manager.host_manager.service_states
@@ -309,52 +331,95 @@ def test_a_compute_publishes_its_capabilities_at_its_second_tick(
     assert states["node3"]["compute"]["capabilities"]["vcpus"] == 8
 
 
-def test_a_lost_fanout_is_logged_once_and_the_database_keeps_it(
-        bus, db, config, monkeypatch, caplog):
-    caplog.set_level(logging.INFO, logger="novalite")
-    api = scheduler_rpcapi.SchedulerAPI(config.conf, db,
-                                        rpc.get_transport(config.conf))
+def _publish_while(api, monkeypatch, error, times):
+    """Publish ``times`` times while every cast raises ``error``, then
+    once more with the bus working; the messages of the SchedulerAPI."""
     failing = {"on": True}
     real_cast = api.cast
 
     def cast(*args, **kwargs):
         if failing["on"]:
-            raise oslo_messaging.MessageDeliveryFailure("broker gone")
+            raise oslo_messaging.MessageDeliveryFailure(error)
         return real_cast(*args, **kwargs)
 
     monkeypatch.setattr(api, "cast", cast)
-    for free in (1, 2, 3):
+    for free in range(times):
         api.update_service_capabilities(CTXT, "compute", "node1",
                                         {"free_ram_mb": free})
-    assert db.capabilities_get("compute", "node1") == {"free_ram_mb": 3}
+        greenthreads.cooperative_yield()
     failing["on"] = False
     api.update_service_capabilities(CTXT, "compute", "node1",
-                                    {"free_ram_mb": 4})
-    lines = [r.getMessage() for r in caplog.records
-             if r.name == "novalite.scheduler.rpcapi"]
-    assert len([m for m in lines if "not sent" in m]) == 1
-    assert [m for m in lines if "reach" in m] == [
-        "Capabilities of node1 reach the schedulers again"]
+                                    {"free_ram_mb": times})
+    greenthreads.cooperative_yield()
+
+
+@pytest.mark.parametrize("error, level, said", [
+    ("broker gone", logging.WARNING, "Capabilities of node1 not sent to "
+     "the schedulers (broker gone)"),
+    ("Basic.publish: (404) NOT_FOUND - no exchange 'scheduler_fanout' in "
+     "vhost '/'", logging.INFO, "No scheduler consumes the scheduler "
+     "fanout now"),
+])
+def test_a_lost_fanout_is_said_once_and_the_database_keeps_it(
+        bus, db, config, monkeypatch, caplog, error, level, said):
+    caplog.set_level(logging.INFO, logger="novalite")
+    api = scheduler_rpcapi.SchedulerAPI(config.conf, db,
+                                        rpc.get_transport(config.conf))
+    _publish_while(api, monkeypatch, error, times=3)
+    assert db.capabilities_get("compute", "node1") == {"free_ram_mb": 3}
+    records = [r for r in caplog.records
+               if r.name == "novalite.scheduler.rpcapi"
+               and r.levelno >= logging.INFO]
+    assert [(r.levelno, r.getMessage()[:len(said)]) for r in records] == [
+        (level, said), (logging.INFO, "Capabilities of node1 are fanned out "
+                        "to the schedulers again"[:len(said)])]
 
 
 # Stopping ------------------------------------------------------------------
 
-def test_stop_stops_consuming_before_anything_else(bus, db, clock,
-                                                   monkeypatch):
+def test_stop_stops_timers_and_consuming_before_waiting_for_work(
+        bus, db, clock, monkeypatch):
     server = start(bus, db, clock)
     bus.remove(server)
     order = []
+
+    class Timer:
+        def stop(self):
+            order.append("timers")
+
+    server.timers = [Timer()]
     monkeypatch.setattr(server.rpcserver, "stop",
                         lambda: order.append("consuming"))
     monkeypatch.setattr(server.periodic_runner, "stop",
                         lambda timeout: order.append("periodic"))
-    monkeypatch.setattr(server, "_finish_rpc_calls",
-                        lambda timeout: order.append("calls in flight"))
+    monkeypatch.setattr(server.rpcserver, "wait",
+                        lambda: order.append("calls in flight"))
     monkeypatch.setattr(server.manager, "cleanup_host",
                         lambda: order.append("cleanup_host"))
     server.stop(graceful_timeout=5)
-    assert order == ["consuming", "periodic", "calls in flight",
+    assert order == ["timers", "periodic", "consuming", "calls in flight",
                      "cleanup_host"]
+
+
+def test_a_stop_that_hangs_is_left_when_the_budget_is_spent(
+        bus, db, clock, monkeypatch, caplog):
+    """A broker gone quiet holds oslo.messaging's stop() and the closing
+    of the transport; the service waits for neither past its budget."""
+    caplog.set_level(logging.WARNING, logger="novalite")
+    server = start(bus, db, clock)
+    bus.remove(server)
+    never = greenthreads.new_event()
+    monkeypatch.setattr(server.rpcserver, "stop", never.wait)
+    monkeypatch.setattr(server.transport, "cleanup", never.wait)
+    monkeypatch.setattr(service, "TRANSPORT_CLOSE_SECONDS", 0.2)
+    real_clock = time.monotonic()
+    server.stop(graceful_timeout=0.2)
+    assert time.monotonic() - real_clock < 5
+    warnings = [r.getMessage() for r in caplog.records
+                if r.levelno == logging.WARNING]
+    assert [w.split(" within")[0] for w in warnings] == [
+        "novalite-compute did not stop consuming",
+        "novalite-compute did not close its connections to the broker"]
 
 
 def test_a_transport_url_in_a_file_is_a_bus_even_if_it_is_the_default(
@@ -370,3 +435,45 @@ def test_a_transport_url_in_a_file_is_a_bus_even_if_it_is_the_default(
     novalite_config.parse_args(["novalite-compute"], conf=empty,
                                default_config_files=[])
     assert not rpc.is_configured(empty)
+
+
+def test_what_a_fleet_does_every_day_is_not_a_warning_or_an_error(caplog):
+    caplog.set_level(logging.WARNING)
+    amqp_log = logging.getLogger("amqp")
+    amqp_log.warning("Received method (60, 30) during closing channel 1. "
+                     "This method will be ignored")
+    amqp_log.warning("Something else the broker did")
+    rabbit_log = logging.getLogger("oslo.messaging._drivers.impl_rabbit")
+    rabbit_log.error("Failed to publish message to topic 'scheduler_fanout':"
+                     " Basic.publish: (404) NOT_FOUND - no exchange "
+                     "'scheduler_fanout' in vhost '/'")
+    rabbit_log.error("Failed to publish message to topic 'compute': "
+                     "Basic.publish: (404) NOT_FOUND - no exchange 'nova' "
+                     "in vhost '/'")
+    assert [r.getMessage()[:40] for r in caplog.records] == [
+        "Something else the broker did",
+        "Failed to publish message to topic 'comp"]
+
+
+def test_a_stuck_fanout_never_holds_up_the_pass_and_only_the_newest_goes(
+        bus, db, config, monkeypatch):
+    api = scheduler_rpcapi.SchedulerAPI(config.conf, db,
+                                        rpc.get_transport(config.conf))
+    release = greenthreads.new_event()
+    sent = []
+
+    def stuck_cast(ctxt, method, version, **kwargs):
+        sent.append(kwargs["capabilities"]["free_ram_mb"])
+        if len(sent) == 1:
+            release.wait()
+
+    monkeypatch.setattr(api, "cast", stuck_cast)
+    for free in range(5):
+        api.update_service_capabilities(CTXT, "compute", "node1",
+                                        {"free_ram_mb": free})
+        greenthreads.cooperative_yield()
+    assert sent == [0]
+    assert db.capabilities_get("compute", "node1") == {"free_ram_mb": 4}
+    release.send(True)
+    wait_until(lambda: api._sender is None)
+    assert sent == [0, 4]

@@ -516,3 +516,26 @@ def test_views_of_the_running_service_know_when_ticks_come(db, clock,
     assert saved["every_other_tick"].next_due == tick_task.next_run
     assert saved["quarter_second"].next_due == views[
         "quarter_second"].next_run
+
+
+def test_one_file_tunes_every_service_of_the_fleet(db, clock, config,
+                                                   tmp_path):
+    """As one nova.conf: the scheduler leaves the compute's task sections
+    to the compute, and still refuses a section no service has."""
+    from novalite import config as novalite_config
+
+    path = tmp_path / "fleet.conf"
+    config.set_config_files([str(path)])
+    path.write_text("[periodic_task:sync_power_states]\nspacing = 900\n"
+                    "[periodic_task:expire_stale_capabilities]\n"
+                    "ticks_between_runs = 2\n")
+    scheduler = service.Service.create(binary="novalite-scheduler", db=db,
+                                       clock=clock, host="sched1")
+    assert scheduler.manager.periodic_task_settings(
+        "expire_stale_capabilities").ticks == 2
+    path.write_text("[periodic_task:sync_power_state]\nspacing = 900\n")
+    with pytest.raises(novalite_config.ConfigError,
+                       match="SchedulerManager has no periodic task "
+                             "'sync_power_state'"):
+        service.Service.create(binary="novalite-scheduler", db=db,
+                               clock=clock, host="sched1")
