@@ -105,3 +105,30 @@ class ServiceTooOld(NovaliteException):
 class ServiceNotAnswering(NovaliteException):
     msg_fmt = ("no answer from the %(topic)s service on %(server)s to "
                "%(method)s within %(timeout)s s: is it running?")
+
+
+class FlavorNotFound(NovaliteException):
+    msg_fmt = "no flavor %(name)s: 'novalite-manage flavor list' shows them"
+
+
+class FlavorExists(NovaliteException):
+    msg_fmt = "a flavor %(name)s exists already"
+
+
+class NoValidHost(NovaliteException):
+    msg_fmt = "No valid host was found. %(reason)s"
+
+
+class MaxRetriesExceeded(NoValidHost):
+    msg_fmt = ("Exceeded maximum number of retries. Exceeded max scheduling "
+               "attempts %(max_attempts)d for instance %(uuid)s. Last "
+               "exception: %(reason)s")
+
+
+class ComputeResourcesUnavailable(NovaliteException):
+    msg_fmt = "Insufficient compute resources on %(host)s: %(reason)s"
+
+
+class NoMessageBus(BrokerUnavailable):
+    msg_fmt = ("%(command)s needs the message bus: set [DEFAULT] "
+               "transport_url, as novalite-scheduler and novalite-compute do")

@@ -42,6 +42,14 @@ LOG = logging.getLogger(__name__)
 #: Marks a manager method as callable over the bus; nothing else is.
 expose = oslo_messaging.expose
 
+#: Exceptions a method raises as an answer, not a failure: sent back to
+#: the caller without a traceback in the server's log.
+expected_exceptions = oslo_messaging.expected_exceptions
+
+#: The modules whose exceptions come back to a caller as themselves
+#: (``NoValidHost``), not as an ``oslo_messaging.RemoteError``.
+ALLOWED_EXMODS = ["novalite.exception"]
+
 Target = oslo_messaging.Target
 
 _RABBIT_SCHEMES = ("rabbit", "kombu+rabbit")
@@ -112,7 +120,8 @@ def get_transport(conf):
     :raises ConfigError: the URL cannot be parsed or names no driver.
     """
     try:
-        return oslo_messaging.get_rpc_transport(conf)
+        return oslo_messaging.get_rpc_transport(
+            conf, allowed_remote_exmods=ALLOWED_EXMODS)
     except (oslo_messaging.InvalidTransportURL,
             oslo_messaging.DriverLoadFailure) as exc:
         raise config.ConfigError(

@@ -18,7 +18,20 @@
                                                 [--binary B] [--reason R]
     novalite-manage [--config-file FILE] host list | host show HOST
     novalite-manage [--config-file FILE] instance list [--host H]
+    novalite-manage [--config-file FILE] instance boot NAME --flavor F
+                        [--image REF] [--host H] [--availability-zone AZ]
+                        [--count N] [--wait] [--timeout S]
+    novalite-manage [--config-file FILE] instance show UUID
+    novalite-manage [--config-file FILE] instance stop|start|delete UUID
+    novalite-manage [--config-file FILE] flavor list
+    novalite-manage [--config-file FILE] flavor create NAME --ram MIB
+                                                 --vcpus N --disk GIB
+    novalite-manage [--config-file FILE] flavor delete NAME
     novalite-manage [--config-file FILE] task list [--host H]
+
+``instance boot``, ``stop``, ``start`` and ``delete`` send requests to the
+services over the message bus (``transport_url``); without one they say
+so and exit 69, as they do when the broker or every scheduler is down.
 
 Tables are aligned for people; ``--format json`` prints them for scripts.
 A control character in a value (an escape sequence in a host name or a
@@ -29,17 +42,23 @@ import datetime
 import json
 import os
 import sys
+import time
 import unicodedata
+import uuid as uuid_lib
 
 import sqlalchemy as sa
 
 from novalite.cmd import common
 from novalite import early_signals
 from novalite.compute import power_state
+from novalite.compute import rpcapi as compute_rpcapi
+from novalite.compute import task_states
+from novalite.compute import vm_states
 from novalite import conf
 from novalite.conf import manage as manage_conf
 from novalite.conf import values as conf_values
 from novalite import config
+from novalite import context as context_module
 from novalite.db import api as db_api
 from novalite.db import migration
 from novalite.db import models
@@ -47,7 +66,9 @@ from novalite import exception
 from novalite import greenthreads
 from novalite import heartbeat
 from novalite.periodic import render
+from novalite import rpc
 from novalite.scheduler import host_manager
+from novalite.scheduler import rpcapi as scheduler_rpcapi
 
 CONF = conf.CONF
 
@@ -213,15 +234,100 @@ class HostCommands:
             ("cpu_info", "CPU")], [dict(node._mapping)], format)
 
 
+def open_bus(command):
+    """The transport to the services, once the broker answered.
+
+    :raises NoMessageBus: no ``transport_url``: a request has no way to
+        reach a service (exit 69).
+    :raises BrokerUnavailable: the broker does not answer (exit 69).
+    """
+    if not rpc.is_configured(CONF):
+        raise exception.NoMessageBus(command=command)
+    rpc.probe(CONF)
+    return rpc.get_transport(CONF)
+
+
+def require_live(db, binary):
+    """Refuse to send a request that no live service of ``binary`` would
+    take: it would wait in a queue, unseen, for one to start."""
+    if not any(row.binary == binary
+               and heartbeat.is_up(row, CONF.service_down_time)
+               for row in db.service_get_all()):
+        raise exception.BrokerUnavailable(
+            url=rpc.masked_url(CONF.transport_url),
+            reason="no %s is up (by its heartbeat); start one and try "
+                   "again" % binary)
+
+
+def instance_outcome(instance, fault):
+    """One line of what became of a boot."""
+    name = escaped(instance.display_name or "")
+    if instance.deleted:
+        return "%s  %s  DELETED" % (instance.uuid, name)
+    if instance.vm_state == vm_states.ERROR:
+        return "%s  %s  ERROR: %s" % (
+            instance.uuid, name,
+            escaped(fault.message) if fault else "no fault recorded")
+    return "%s  %s  %s on %s" % (instance.uuid, name,
+                                 instance.vm_state.upper(), instance.host)
+
+
+def _finished(instance):
+    return instance.deleted or instance.vm_state in (vm_states.ACTIVE,
+                                                     vm_states.ERROR)
+
+
+def wait_for_builds(db, uuids, timeout, poll_seconds=0.2):
+    """Print each boot's outcome as it is reached.
+
+    :returns: 0 if every instance became ACTIVE, else 1 (an ERROR, a
+        deletion, or ``timeout`` seconds passed with some still building).
+    """
+    pending = list(uuids)
+    status = 0
+    deadline = time.monotonic() + timeout
+    while pending:
+        rows = db.instance_get_all_by_uuids(pending)
+        for uuid in list(pending):
+            instance = rows.get(uuid)
+            if instance is None or not _finished(instance):
+                continue
+            pending.remove(uuid)
+            fault = (db.instance_fault_get_latest(uuid)
+                     if instance.vm_state == vm_states.ERROR else None)
+            print(instance_outcome(instance, fault), flush=True)
+            if instance.deleted or instance.vm_state != vm_states.ACTIVE:
+                status = 1
+        if pending and time.monotonic() > deadline:
+            for uuid in pending:
+                print("%s  still building after %g s" % (uuid, timeout))
+            return 1
+        if pending:
+            time.sleep(poll_seconds)
+    return status
+
+
 class InstanceCommands:
-    """Instances and their states."""
+    """Instances: list and show them; boot, stop, start and delete them
+    through the services."""
 
     COLUMNS = [("uuid", "UUID"), ("display_name", "Name"), ("host", "Host"),
                ("vm_state", "VM state"), ("power_state", "Power state"),
                ("task_state", "Task state"), ("vcpus", "vCPUs"),
                ("memory_mb", "RAM MiB"), ("root_gb", "Disk GiB")]
+    SHOW_FIELDS = [
+        ("uuid", "UUID"), ("display_name", "Name"), ("host", "Host"),
+        ("availability_zone", "Availability zone"),
+        ("vm_state", "VM state"), ("task_state", "Task state"),
+        ("power_state", "Power state"), ("flavor", "Flavor"),
+        ("vcpus", "vCPUs"), ("memory_mb", "RAM MiB"),
+        ("root_gb", "Disk GiB"), ("image_ref", "Image"),
+        ("created_at", "Created"), ("launched_at", "Launched"),
+        ("fault", "Fault"), ("fault_host", "Fault host"),
+        ("fault_at", "Fault time")]
 
     def list(self, host=None, format="table"):
+        """Every instance, or those of one host."""
         db = open_database()
         instances = (db.instance_get_all_by_host(host) if host
                      else db.instance_get_all())
@@ -232,6 +338,154 @@ class InstanceCommands:
                 instance.power_state, instance.power_state)
             rows.append(row)
         print_table(self.COLUMNS, rows, format)
+
+    def boot(self, name, flavor, image=None, host=None,
+             availability_zone=None, count=1, wait=False, timeout=600.0):
+        """Create instances and send them to a scheduler; with --wait,
+        print each outcome and exit 0 only if all are ACTIVE."""
+        if not 1 <= count <= 1000:
+            raise CommandError("--count must be from 1 to 1000, not %d"
+                               % count)
+        if timeout <= 0:
+            raise CommandError("--timeout must be more than 0 s")
+        transport = open_bus("instance boot")
+        try:
+            db = open_database()
+            chosen = db.flavor_get_by_name(flavor)
+            if host is not None and db.compute_node_get(host) is None:
+                raise CommandError("no compute host %s" % host)
+            require_live(db, "novalite-scheduler")
+            uuids = self._create(db, name, chosen, image, host,
+                                 availability_zone, count)
+            request_spec = {
+                "instance_uuids": uuids,
+                "instance_properties": {
+                    "memory_mb": chosen.memory_mb, "vcpus": chosen.vcpus,
+                    "root_gb": chosen.root_gb, "image_ref": image,
+                    "availability_zone": availability_zone}}
+            filter_properties = {"force_hosts": [host]} if host else {}
+            scheduler_rpcapi.SchedulerAPI(CONF, db, transport).run_instance(
+                context_module.get_admin_context(), request_spec,
+                filter_properties)
+        finally:
+            transport.cleanup()
+        for uuid in uuids:
+            print("%s  scheduling" % uuid, flush=True)
+        return wait_for_builds(db, uuids, timeout) if wait else 0
+
+    @staticmethod
+    def _create(db, name, flavor, image, host, availability_zone, count):
+        names = ([name] if count == 1
+                 else ["%s-%d" % (name, index + 1) for index in range(count)])
+        uuids = []
+        for display_name in names:
+            instance = db.instance_create(
+                uuid=str(uuid_lib.uuid4()), display_name=display_name,
+                vm_state=vm_states.BUILDING,
+                task_state=task_states.SCHEDULING,
+                power_state=power_state.NOSTATE, vcpus=flavor.vcpus,
+                memory_mb=flavor.memory_mb, root_gb=flavor.root_gb,
+                image_ref=image, instance_type_id=flavor.id,
+                availability_zone=availability_zone)
+            uuids.append(instance.uuid)
+        return uuids
+
+    def show(self, uuid, format="table"):
+        """One instance, with its flavor and its last fault."""
+        db = open_database()
+        instance = db.instance_get(uuid)
+        if instance is None:
+            raise exception.InstanceNotFound(instance_id=uuid)
+        row = dict(instance._mapping)
+        row["power_state"] = power_state.STATE_MAP.get(
+            instance.power_state, instance.power_state)
+        flavor = (db.flavor_get(instance.instance_type_id)
+                  if instance.instance_type_id is not None else None)
+        row["flavor"] = flavor.name if flavor else None
+        fault = db.instance_fault_get_latest(uuid)
+        row.update(fault=fault.message if fault else None,
+                   fault_host=fault.host if fault else None,
+                   fault_at=fault.created_at if fault else None)
+        if format == "json":
+            print(json.dumps({key: row[key] for key, _ in self.SHOW_FIELDS},
+                             default=str, indent=2))
+            return
+        print_table([("field", "Field"), ("value", "Value")],
+                    [{"field": title, "value": row[key]}
+                     for key, title in self.SHOW_FIELDS], format)
+
+    def stop(self, uuid):
+        """Power an ACTIVE instance off, on its host."""
+        self._send_to_host("stop", uuid, "stop_instance")
+
+    def start(self, uuid):
+        """Power a STOPPED instance on, on its host."""
+        self._send_to_host("start", uuid, "start_instance")
+
+    def delete(self, uuid):
+        """Delete an instance: on its host, or here if it has none."""
+        db = open_database()
+        instance = db.instance_get(uuid)
+        if instance is None:
+            raise exception.InstanceNotFound(instance_id=uuid)
+        if instance.host is None and db.instance_update(
+                uuid, expected={"host": None},
+                task_state=task_states.DELETING) is not None:
+            db.instance_destroy(uuid, vm_state=vm_states.DELETED,
+                                task_state=None)
+            print("Instance %s deleted (it had no host)" % uuid)
+            return
+        self._send_to_host("delete", uuid, "terminate_instance")
+
+    def _send_to_host(self, action, uuid, method):
+        transport = open_bus("instance %s" % action)
+        try:
+            db = open_database()
+            instance = db.instance_get(uuid)
+            if instance is None:
+                raise exception.InstanceNotFound(instance_id=uuid)
+            if instance.host is None:
+                raise CommandError("instance %s has no host (it is %s)"
+                                   % (uuid, instance.task_state
+                                      or instance.vm_state))
+            getattr(compute_rpcapi.ComputeAPI(CONF, db, transport),
+                    method)(context_module.get_admin_context(),
+                            instance.host, uuid)
+        finally:
+            transport.cleanup()
+        print("Request to %s instance %s sent to %s"
+              % (action, uuid, instance.host))
+
+
+class FlavorCommands:
+    """Flavors: the sizes instances are booted with."""
+
+    COLUMNS = [("name", "Name"), ("memory_mb", "RAM MiB"),
+               ("vcpus", "vCPUs"), ("root_gb", "Disk GiB")]
+
+    def list(self, format="table"):
+        """Every flavor, smallest first."""
+        print_table(self.COLUMNS, [dict(row._mapping) for row in
+                                   open_database().flavor_get_all()], format)
+
+    def create(self, name, ram, vcpus, disk):
+        """Add a flavor."""
+        if not name.strip() or len(name) > 255 or escaped(name) != name:
+            raise CommandError("invalid flavor name %s: 1 to 255 printable "
+                               "characters" % config.shown(name))
+        for option, value in (("--ram", ram), ("--vcpus", vcpus),
+                              ("--disk", disk)):
+            if not 0 < value <= 2 ** 30:
+                raise CommandError("%s must be from 1 to %d, not %d"
+                                   % (option, 2 ** 30, value))
+        open_database().flavor_create(name, ram, vcpus, disk)
+        print("Flavor %s created: %d MiB RAM, %d vCPUs, %d GiB disk"
+              % (name, ram, vcpus, disk))
+
+    def delete(self, name):
+        """Remove a flavor; instances booted with it keep their sizes."""
+        open_database().flavor_destroy(name)
+        print("Flavor %s deleted" % escaped(name))
 
 
 class TaskCommands:
@@ -256,6 +510,7 @@ _FORMAT = (("--format",), {"choices": ["table", "json"], "default": "table",
                            "help": "table for people, json for scripts"})
 _HOST = (("--host",), {"help": "only this host"})
 _BINARY = (("--binary",), {"default": "novalite-compute"})
+_UUID = (("uuid",), {"help": "the instance's UUID"})
 
 CATEGORIES = {
     "db": (DbCommands, {
@@ -273,7 +528,39 @@ CATEGORIES = {
         "list": [_FORMAT],
         "show": [(("host",), {"help": "the host's name"}), _FORMAT],
     }),
-    "instance": (InstanceCommands, {"list": [_HOST, _FORMAT]}),
+    "instance": (InstanceCommands, {
+        "list": [_HOST, _FORMAT],
+        "boot": [
+            (("name",), {"help": "the instance's name (NAME-1... with "
+                                 "--count)"}),
+            (("--flavor",), {"required": True,
+                             "help": "its size: 'flavor list' shows them"}),
+            (("--image",), {"help": "the image reference to boot"}),
+            (("--host",), {"help": "this host only (the filters are "
+                                   "skipped, and there is no retry)"}),
+            (("--availability-zone",), {"help": "a host in this zone"}),
+            (("--count",), {"type": int, "default": 1,
+                            "help": "how many instances, 1 to 1000"}),
+            (("--wait",), {"action": "store_true",
+                           "help": "wait for every outcome; exit 0 only "
+                                   "if all are ACTIVE"}),
+            (("--timeout",), {"type": float, "default": 600.0,
+                              "help": "seconds --wait waits"})],
+        "show": [_UUID, _FORMAT],
+        "stop": [_UUID],
+        "start": [_UUID],
+        "delete": [_UUID],
+    }),
+    "flavor": (FlavorCommands, {
+        "list": [_FORMAT],
+        "create": [(("name",), {"help": "the flavor's name"}),
+                   (("--ram",), {"type": int, "required": True,
+                                 "help": "RAM in MiB"}),
+                   (("--vcpus",), {"type": int, "required": True}),
+                   (("--disk",), {"type": int, "required": True,
+                                  "help": "root disk in GiB"})],
+        "delete": [(("name",), {"help": "the flavor's name"})],
+    }),
     "task": (TaskCommands, {"list": [_HOST, _FORMAT]}),
 }
 
@@ -332,7 +619,9 @@ def main():
     try:
         check_host_arguments(arguments)
         return getattr(command_class(), category.action)(**arguments) or 0
-    except (CommandError, exception.InstanceNotFound) as exc:
+    except (CommandError, exception.InstanceNotFound,
+            exception.FlavorNotFound, exception.FlavorExists,
+            exception.ServiceTooOld) as exc:
         print("%s: %s" % (os.path.basename(sys.argv[0]), escaped(str(exc))),
               file=sys.stderr)
         return 1

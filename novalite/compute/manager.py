@@ -26,7 +26,9 @@ import uuid as uuid_lib
 from oslo_log import log as logging
 
 from novalite.compute import power_state
+from novalite.compute import resource_tracker
 from novalite.compute import rpcapi as compute_rpcapi
+from novalite.compute import task_states
 from novalite.compute import vm_states
 from novalite import context as context_module
 from novalite.db import api as db_api
@@ -39,8 +41,8 @@ from novalite.virt import driver as virt_driver
 
 LOG = logging.getLogger(__name__)
 
-_UNFINISHED_TASK_STATES = ("spawning", "powering-off", "powering-on",
-                           "deleting")
+#: The fault code of a failed build, as nova records it.
+FAULT_CODE = 500
 
 
 def one_at_a_time(method):
@@ -72,6 +74,8 @@ class ComputeManager(manager.SchedulerDependentManager):
         self.driver = virt_driver.load_compute_driver(
             self.conf.compute_driver, self.conf)
         self._instance_locks = greenthreads.KeyedLocks()
+        self.resource_tracker = resource_tracker.ResourceTracker(
+            self.host, self.driver, self.db, self.conf)
 
     # Start-up ---------------------------------------------------------------
 
@@ -80,7 +84,9 @@ class ComputeManager(manager.SchedulerDependentManager):
 
         An instance the hypervisor lost (a rebooted host) is recorded as
         shut down and stopped; one caught halfway through spawning is put
-        in error; one caught halfway through deleting is deleted.
+        in error, with a fault; one caught halfway through deleting is
+        deleted. One sent here but not claimed yet (``scheduling``) is left
+        to its request, still in this host's queue.
         """
         self.driver.init_host(self.host)
         on_driver = set(self.driver.list_instances())
@@ -98,17 +104,23 @@ class ComputeManager(manager.SchedulerDependentManager):
         self.update_available_resource(context_module.get_admin_context())
 
     def _init_instance(self, instance, on_driver):
-        if instance.task_state == "deleting":
+        if instance.task_state == task_states.SCHEDULING:
+            return
+        if instance.task_state == task_states.DELETING:
             LOG.info("Finishing the deletion of instance %s", instance.uuid)
             self._destroy(instance)
             return
-        if instance.task_state == "spawning":
+        if instance.task_state == task_states.SPAWNING:
             LOG.warning("Instance %s was spawning when the service stopped; "
                         "putting it in error", instance.uuid)
             self.driver.destroy(None, _as_dict(instance))
             self.db.instance_update(instance.uuid, vm_state=vm_states.ERROR,
                                     task_state=None,
                                     power_state=power_state.NOSTATE)
+            self.db.instance_fault_create(
+                instance.uuid, FAULT_CODE, "The compute service on %s "
+                "stopped while the instance was spawning" % self.host,
+                host=self.host)
             return
         if instance.task_state is not None:
             self.db.instance_update(instance.uuid, task_state=None)
@@ -124,28 +136,117 @@ class ComputeManager(manager.SchedulerDependentManager):
 
     def run_instance(self, context, display_name=None, vcpus=1,
                      memory_mb=512, root_gb=1, image_ref=None, uuid=None):
-        """Create an instance on this host and start it.
+        """Boot an instance on this host without a scheduler (one host,
+        tests, benchmarks): the same claim and spawn as a scheduled boot,
+        with no retry.
 
-        :returns: the instance's row, active and running, or in error if
-            the hypervisor failed to spawn it (then the error is raised).
+        :returns: the instance's row, active and running.
+        :raises ComputeResourcesUnavailable: it does not fit; or the
+            driver's error. The instance is then in ERROR, with a fault.
         """
         instance = self.db.instance_create(
             uuid=uuid or str(uuid_lib.uuid4()), display_name=display_name,
             host=self.host, vm_state=vm_states.BUILDING,
-            task_state="spawning", power_state=power_state.NOSTATE,
-            vcpus=vcpus, memory_mb=memory_mb, root_gb=root_gb,
-            image_ref=image_ref)
+            task_state=task_states.SCHEDULING,
+            power_state=power_state.NOSTATE, vcpus=vcpus,
+            memory_mb=memory_mb, root_gb=root_gb, image_ref=image_ref,
+            availability_zone=self.conf.default_availability_zone)
+        with self._instance_locks(instance.uuid):
+            try:
+                return self._build(context, instance)
+            except Exception as exc:
+                self._give_up(instance, exc)
+                raise
+
+    @rpc.expose
+    @one_at_a_time
+    def build_and_run_instance(self, context, uuid, request_spec,
+                               filter_properties):
+        """Claim and spawn an instance a scheduler sent here; if either
+        fails, send it back to the schedulers for another host (while
+        ``filter_properties["retry"]`` allows), else put it in ERROR."""
+        instance = self.db.instance_get(uuid)
+        if (instance is None or instance.host != self.host
+                or instance.task_state != task_states.SCHEDULING):
+            LOG.info("Instance %s no longer waits for this host; not built",
+                     uuid)
+            return
         try:
-            self._cache_image(image_ref)
-            self.driver.spawn(context, _as_dict(instance))
+            self._build(context, instance)
+        except Exception as exc:
+            self._reschedule_or_give_up(context, instance, request_spec,
+                                        filter_properties, exc)
+
+    def _build(self, context, instance):
+        """Claim, spawn, and make the instance ACTIVE.
+
+        :returns: the active row, or None if the instance stopped waiting
+            for this host meanwhile (deleted, or timed out by a scheduler).
+        :raises: whatever the claim or the driver raised; the driver's
+            half-spawned instance is destroyed first.
+        """
+        claimed = self.resource_tracker.claim(instance)
+        if claimed is None:
+            LOG.info("Instance %s no longer waits for this host; not built",
+                     instance.uuid)
+            return None
+        try:
+            self._cache_image(instance.image_ref)
+            self.driver.spawn(context, _as_dict(claimed))
         except Exception:
             LOG.exception("Could not spawn instance %s", instance.uuid)
-            self.db.instance_update(instance.uuid, vm_state=vm_states.ERROR,
-                                    task_state=None)
+            self.driver.destroy(context, _as_dict(claimed))
             raise
-        return self.db.instance_update(
-            instance.uuid, vm_state=vm_states.ACTIVE, task_state=None,
+        active = self.db.instance_update(
+            instance.uuid, expected={"host": self.host,
+                                     "task_state": task_states.SPAWNING},
+            vm_state=vm_states.ACTIVE, task_state=None,
             power_state=power_state.RUNNING, launched_at=models.utcnow())
+        if active is None:
+            LOG.warning("Instance %s was given up while it spawned here (it "
+                        "took longer than instance_build_timeout, or was "
+                        "deleted); destroying it", instance.uuid)
+            self.driver.destroy(context, _as_dict(claimed))
+            self.resource_tracker.release()
+        return active
+
+    def _reschedule_or_give_up(self, context, instance, request_spec,
+                               filter_properties, exc):
+        retry = filter_properties.get("retry")
+        if retry is None:
+            self._give_up(instance, exc)
+            return
+        reason = _reason(exc)
+        self.db.instance_fault_create(instance.uuid, FAULT_CODE, reason,
+                                      host=self.host)
+        retry["exc"] = reason
+        back = self.db.instance_update(
+            instance.uuid, expected={"host": self.host,
+                                     "vm_state": vm_states.BUILDING},
+            host=None, task_state=task_states.SCHEDULING)
+        self.resource_tracker.release()
+        if back is None:
+            return
+        LOG.warning("Instance %s could not be built on %s (%s); sent back "
+                    "to the schedulers after attempt %d of %d",
+                    instance.uuid, self.host, reason, retry["num_attempts"],
+                    self.conf.scheduler_max_attempts)
+        self.scheduler_rpcapi.run_instance(context, request_spec,
+                                           filter_properties)
+
+    def _give_up(self, instance, exc):
+        """ERROR, with ``exc`` as the fault; the claim is released."""
+        reason = _reason(exc)
+        LOG.error("Instance %s could not be built on %s: %s", instance.uuid,
+                  self.host, reason)
+        failed = self.db.instance_update(
+            instance.uuid, expected={"host": self.host,
+                                     "vm_state": vm_states.BUILDING},
+            vm_state=vm_states.ERROR, task_state=None, host=None)
+        if failed is not None:
+            self.db.instance_fault_create(instance.uuid, FAULT_CODE, reason,
+                                          host=self.host)
+        self.resource_tracker.release()
 
     @rpc.expose
     def get_host_uptime(self, context):
@@ -160,7 +261,7 @@ class ComputeManager(manager.SchedulerDependentManager):
     def terminate_instance(self, context, uuid):
         """Destroy an instance on the hypervisor and delete its row."""
         instance = self._get(uuid)
-        self.db.instance_update(uuid, task_state="deleting")
+        self.db.instance_update(uuid, task_state=task_states.DELETING)
         return self._destroy(instance)
 
     @rpc.expose
@@ -220,7 +321,7 @@ class ComputeManager(manager.SchedulerDependentManager):
 
     def _transition(self, instance, expected, **values):
         updated = self.db.instance_update(instance.uuid,
-                                          expected_vm_state=expected,
+                                          expected={"vm_state": expected},
                                           **values)
         if updated is None:
             raise exception.InstanceInvalidState(
@@ -230,9 +331,11 @@ class ComputeManager(manager.SchedulerDependentManager):
 
     def _destroy(self, instance):
         self.driver.destroy(None, _as_dict(instance))
-        return self.db.instance_destroy(
+        deleted = self.db.instance_destroy(
             instance.uuid, vm_state=vm_states.DELETED, task_state=None,
             power_state=power_state.NOSTATE)
+        self.resource_tracker.release()
+        return deleted
 
     def _base_dir(self):
         return os.path.join(os.path.abspath(os.path.expanduser(
@@ -252,26 +355,7 @@ class ComputeManager(manager.SchedulerDependentManager):
     @manager.periodic_task(spacing=60)
     def update_available_resource(self, context):
         """Audit the host and write its ``compute_nodes`` row."""
-        resources = self.driver.get_available_resource()
-        instances = self.db.instance_get_all_by_host(self.host)
-        vcpus_used = sum(i.vcpus for i in instances)
-        memory_used = sum(i.memory_mb for i in instances)
-        disk_used = sum(i.root_gb for i in instances)
-        self.db.compute_node_save(
-            self.host,
-            vcpus=resources["vcpus"], vcpus_used=vcpus_used,
-            memory_mb=resources["memory_mb"], memory_mb_used=memory_used,
-            local_gb=resources["local_gb"], local_gb_used=disk_used,
-            free_ram_mb=resources["memory_mb"] - memory_used,
-            free_disk_gb=resources["local_gb"] - disk_used,
-            running_vms=len(self.driver.list_instances()),
-            hypervisor_type=resources["hypervisor_type"],
-            hypervisor_hostname=resources["hypervisor_hostname"],
-            cpu_info=resources["cpu_info"])
-        LOG.debug("Audited %s: %d vCPUs used of %d, %d MiB of %d, %d GiB of "
-                  "%d", self.host, vcpus_used, resources["vcpus"],
-                  memory_used, resources["memory_mb"], disk_used,
-                  resources["local_gb"])
+        self.resource_tracker.update_available_resource()
 
     @manager.periodic_task(spacing=120, run_immediately=True)
     def _report_driver_status(self, context):
@@ -319,7 +403,7 @@ class ComputeManager(manager.SchedulerDependentManager):
                  power_state.STATE_MAP.get(actual),
                  values.get("vm_state", instance.vm_state))
         self.db.instance_update(instance.uuid,
-                                expected_vm_state=instance.vm_state,
+                                expected={"vm_state": instance.vm_state},
                                 **values)
 
     @manager.periodic_task(spacing=1800)
@@ -403,6 +487,10 @@ class ComputeManager(manager.SchedulerDependentManager):
                 except OSError:
                     LOG.exception("Could not remove base image %s",
                                   entry.path)
+
+
+def _reason(exc):
+    return str(exc) or type(exc).__name__
 
 
 def _as_dict(instance):

@@ -20,6 +20,7 @@ API version history:
 
 * 1.0 - ``get_host_uptime`` (call), ``stop_instance``, ``start_instance``,
   ``terminate_instance`` (casts).
+* 1.1 - ``build_and_run_instance`` (cast).
 """
 
 from novalite import rpc
@@ -28,7 +29,7 @@ from novalite import rpc
 class ComputeAPI(rpc.VersionedClient):
     """The versioned client of topic ``compute_topic``."""
 
-    VERSION = "1.0"
+    VERSION = "1.1"
     TOPIC_OPTION = "compute_topic"
     BINARY = "novalite-compute"
     UPGRADE_LEVEL = "compute"
@@ -53,3 +54,14 @@ class ComputeAPI(rpc.VersionedClient):
     def terminate_instance(self, ctxt, host, uuid):
         """Destroy an instance and delete its row. Wire: ``uuid`` (str)."""
         self.cast(ctxt, "terminate_instance", "1.0", server=host, uuid=uuid)
+
+    def build_and_run_instance(self, ctxt, host, uuid, request_spec,
+                               filter_properties):
+        """Claim and spawn an instance the scheduler gave ``host``.
+
+        Wire: ``uuid`` (str), ``request_spec`` and ``filter_properties``
+        (dicts, as ``novalite.scheduler.filter_scheduler`` describes them).
+        """
+        self.cast(ctxt, "build_and_run_instance", "1.1", server=host,
+                  uuid=uuid, request_spec=request_spec,
+                  filter_properties=filter_properties)

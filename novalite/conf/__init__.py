@@ -25,12 +25,13 @@ from novalite.conf import netconf
 from novalite.conf import paths
 from novalite.conf import periodic
 from novalite.conf import rpc
+from novalite.conf import scheduler
 from novalite.conf import service
 
 CONF = cfg.CONF
 
 MODULES = (compute, database, fake_driver, netconf, paths, periodic, rpc,
-           service)
+           scheduler, service)
 
 
 def register_all(conf):

@@ -506,6 +506,12 @@ class Database:
         query = sa.select(instances).where(instances.c.uuid == uuid)
         return self._first(_read_deleted(query, instances, read_deleted))
 
+    def instance_get_all_by_uuids(self, uuids):
+        """The rows of ``uuids``, deleted ones included, by uuid."""
+        instances = models.instances
+        return {row.uuid: row for row in self._all(
+            sa.select(instances).where(instances.c.uuid.in_(list(uuids))))}
+
     def instance_get_all_by_host(self, host, read_deleted="no"):
         instances = models.instances
         query = sa.select(instances).where(instances.c.host == host)
@@ -518,17 +524,33 @@ class Database:
                                        read_deleted)
                          .order_by(instances.c.host, instances.c.id))
 
-    def instance_update(self, uuid, expected_vm_state=None, **values):
-        """Update one instance; with ``expected_vm_state`` only if it is
-        still in that state (a compare-and-swap against racing tasks).
+    def instance_get_all_in_task_states(self, task_states, updated_before):
+        """Live instances in one of ``task_states`` whose row has not
+        changed since ``updated_before`` (naive UTC): requests that stalled."""
+        instances = models.instances
+        changed = sa.func.coalesce(instances.c.updated_at,
+                                   instances.c.created_at)
+        return self._all(sa.select(instances).where(
+            instances.c.deleted == 0,
+            instances.c.task_state.in_(list(task_states)),
+            changed < updated_before).order_by(instances.c.id))
 
-        :returns: the updated row, or None if it was not in that state.
+    def instance_update(self, uuid, expected=None, **values):
+        """Update one live instance; with ``expected`` (column -> value,
+        None for NULL) only if its row still holds those values: a
+        compare-and-swap against racing requests and tasks.
+
+        :returns: the updated row, or None if it no longer matched (or it
+            was deleted).
+        :raises InstanceNotFound: there is no such instance, even deleted.
         """
         instances = models.instances
-        statement = sa.update(instances).where(instances.c.uuid == uuid)
-        if expected_vm_state is not None:
+        statement = sa.update(instances).where(instances.c.uuid == uuid,
+                                               instances.c.deleted == 0)
+        for column, value in (expected or {}).items():
             statement = statement.where(
-                instances.c.vm_state == expected_vm_state)
+                instances.c[column].is_(None) if value is None
+                else instances.c[column] == value)
         if not self._write(statement.values(updated_at=models.utcnow(),
                                             **values)):
             if self.instance_get(uuid, read_deleted="yes") is None:
@@ -548,6 +570,68 @@ class Database:
                         updated_at=now, **values)):
             raise exception.InstanceNotFound(instance_id=uuid)
         return self.instance_get(uuid, read_deleted="yes")
+
+    # instance faults -------------------------------------------------------
+
+    def instance_fault_create(self, uuid, code, message, details=None,
+                              host=None):
+        """Record why an instance failed; the message is cut to fit."""
+        self._write(sa.insert(models.instance_faults).values(
+            instance_uuid=uuid, code=code, message=message[:255],
+            details=details, host=host, created_at=models.utcnow()))
+
+    def instance_fault_get_latest(self, uuid):
+        faults = models.instance_faults
+        return self._first(
+            sa.select(faults).where(faults.c.instance_uuid == uuid)
+            .order_by(faults.c.id.desc()).limit(1))
+
+    # flavors ----------------------------------------------------------------
+
+    def flavor_get_all(self):
+        flavors = models.instance_types
+        return self._all(sa.select(flavors).where(flavors.c.deleted == 0)
+                         .order_by(flavors.c.memory_mb, flavors.c.name))
+
+    def flavor_get(self, flavor_id):
+        """The flavor of that id, deleted or not, or None."""
+        flavors = models.instance_types
+        return self._first(sa.select(flavors).where(
+            flavors.c.id == flavor_id))
+
+    def flavor_get_by_name(self, name):
+        """The live flavor called ``name``.
+
+        :raises FlavorNotFound: there is none.
+        """
+        flavors = models.instance_types
+        row = self._first(sa.select(flavors).where(
+            flavors.c.name == name, flavors.c.deleted == 0))
+        if row is None:
+            raise exception.FlavorNotFound(name=name)
+        return row
+
+    def flavor_create(self, name, memory_mb, vcpus, root_gb):
+        """:raises FlavorExists: a live flavor has that name."""
+        try:
+            self._write(sa.insert(models.instance_types).values(
+                name=name, memory_mb=memory_mb, vcpus=vcpus,
+                root_gb=root_gb, deleted=0))
+        except sa.exc.IntegrityError:
+            raise exception.FlavorExists(name=name)
+        return self.flavor_get_by_name(name)
+
+    def flavor_destroy(self, name):
+        """Soft-delete a flavor; its instances keep their sizes.
+
+        :raises FlavorNotFound: there is no live flavor of that name.
+        """
+        flavors = models.instance_types
+        if not self._write(
+                sa.update(flavors)
+                .where(flavors.c.name == name, flavors.c.deleted == 0)
+                .values(deleted=flavors.c.id, deleted_at=models.utcnow())):
+            raise exception.FlavorNotFound(name=name)
 
     # periodic task statistics -----------------------------------------------
 

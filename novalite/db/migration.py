@@ -300,6 +300,21 @@ def add_column(table, column):
     _step_done("column %s.%s" % (table, column.name))
 
 
+def insert_missing(table, key, rows):
+    """Insert the ``rows`` (dicts) whose ``key`` value the table lacks:
+    seed data that a migration killed after committing part of it (on
+    MariaDB/MySQL) does not insert twice."""
+    from alembic import op
+
+    bind = op.get_bind()
+    target = sa.Table(table, sa.MetaData(), autoload_with=bind)
+    present = {row[0] for row in bind.execute(sa.select(target.c[key]))}
+    missing = [row for row in rows if row[key] not in present]
+    for row in missing:
+        bind.execute(sa.insert(target).values(**row))
+    _step_done("%d rows of %s" % (len(missing), table))
+
+
 def _ensure_sqlite_directory(engine):
     url = engine.url
     if url.get_backend_name() != "sqlite" or url.database in (

@@ -74,6 +74,7 @@ compute_nodes = sa.Table(
     sa.Column("hypervisor_hostname", sa.String(255)),
     sa.Column("cpu_info", sa.Text),
     *soft_delete_columns(),
+    sa.Column("availability_zone", sa.String(255)),
     sa.UniqueConstraint("host", "deleted",
                         name="uniq_compute_nodes0host0deleted"),
 )
@@ -94,6 +95,34 @@ instances = sa.Table(
     sa.Column("launched_at", sa.DateTime),
     sa.Column("terminated_at", sa.DateTime),
     *soft_delete_columns(),
+    sa.Column("instance_type_id", sa.Integer),
+    sa.Column("availability_zone", sa.String(255)),
+)
+
+#: Flavors, under nova's table name: what an instance is given.
+instance_types = sa.Table(
+    "instance_types", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("name", sa.String(255), nullable=False),
+    sa.Column("memory_mb", sa.Integer, nullable=False),
+    sa.Column("vcpus", sa.Integer, nullable=False),
+    sa.Column("root_gb", sa.Integer, nullable=False),
+    *soft_delete_columns(),
+    sa.UniqueConstraint("name", "deleted",
+                        name="uniq_instance_types0name0deleted"),
+)
+
+#: Why an instance went to ERROR (or why a try on a host failed), newest
+#: last, as nova's ``instance_faults``.
+instance_faults = sa.Table(
+    "instance_faults", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("instance_uuid", sa.String(36), nullable=False, index=True),
+    sa.Column("code", sa.Integer, nullable=False),
+    sa.Column("message", sa.String(255), nullable=False),
+    sa.Column("details", sa.Text),
+    sa.Column("host", sa.String(255)),
+    sa.Column("created_at", sa.DateTime, default=utcnow),
 )
 
 periodic_task_stats = sa.Table(

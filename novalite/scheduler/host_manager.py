@@ -24,7 +24,9 @@ import datetime
 
 from oslo_log import log as logging
 
+from novalite.db import models
 from novalite import heartbeat
+from novalite import resources
 
 LOG = logging.getLogger(__name__)
 
@@ -38,31 +40,78 @@ def _epoch(naive_utc):
 class HostState:
     """One compute host as the scheduler sees it.
 
-    Resources come from the host's last audit (``compute_nodes``), liveness
-    from its heartbeat (``services``), and ``capabilities`` from its last
-    publication, ``capabilities_age`` seconds old (None: none known).
+    ``total`` and ``used`` (by resource key: ``memory_mb``, ``vcpus``,
+    ``root_gb``) come from the host's last audit or claim
+    (``compute_nodes``) plus what this scheduler placed on it since
+    (``consume_from_instance``); liveness from its heartbeat
+    (``services``); ``capabilities`` from its last publication,
+    ``capabilities_age`` seconds old (None: none known).
     """
 
-    def __init__(self, node, service, capabilities, capabilities_age,
-                 service_down_time):
-        self.host = node.host
-        self.up = heartbeat.is_up(service, service_down_time)
+    def __init__(self, host):
+        self.host = host
+        self.total = {}
+        self.used = {}
+        self.audited_at = None
+        self.up = False
+        self.disabled = False
+        self.disabled_reason = None
+        self.availability_zone = None
+        self.running_vms = 0
+        self.capabilities = None
+        self.capabilities_age = None
+        #: (when, instance_properties) of what this scheduler placed here
+        #: and the host's row may not count yet.
+        self._placed = []
+
+    def update_from_compute_node(self, node):
+        """Take the host's resources from its ``compute_nodes`` row, if it
+        is newer than the one already taken, plus what this scheduler
+        placed here after the host wrote it (the host counts an instance
+        from the moment it is given to it, claimed or not)."""
+        audited_at = node.updated_at or node.created_at
+        if audited_at == self.audited_at and self.total:
+            return
+        self.audited_at = audited_at
+        self._placed = [(placed_at, properties)
+                        for placed_at, properties in self._placed
+                        if placed_at >= audited_at]
+        for resource in resources.ALL:
+            self.total[resource.key] = getattr(node, resource.total_column)
+            self.used[resource.key] = (
+                getattr(node, resource.used_column)
+                + sum(properties[resource.key]
+                      for _, properties in self._placed))
+        self.running_vms = (node.running_vms or 0) + len(self._placed)
+        self.availability_zone = node.availability_zone
+
+    def update_service(self, service, service_down_time, now):
+        self.up = heartbeat.is_up(service, service_down_time, now)
         self.disabled = bool(service.disabled)
         self.disabled_reason = service.disabled_reason
-        self.vcpus_total = node.vcpus
-        self.vcpus_used = node.vcpus_used
-        self.total_usable_ram_mb = node.memory_mb
-        self.free_ram_mb = node.free_ram_mb
-        self.total_usable_disk_gb = node.local_gb
-        self.free_disk_gb = node.free_disk_gb
-        self.running_vms = node.running_vms
-        self.audited_at = node.updated_at or node.created_at
-        self.capabilities = capabilities
-        self.capabilities_age = capabilities_age
+
+    def consume_from_instance(self, instance_properties):
+        """Count an instance this scheduler just placed here, so that the
+        next decision, before the host has claimed it, sees less room."""
+        for resource in resources.ALL:
+            self.used[resource.key] += instance_properties[resource.key]
+        self.running_vms += 1
+        self._placed.append((models.utcnow(), instance_properties))
+
+    def free(self, key):
+        return self.total[key] - self.used[key]
+
+    @property
+    def free_ram_mb(self):
+        return self.free("memory_mb")
+
+    @property
+    def free_disk_gb(self):
+        return self.free("root_gb")
 
     @property
     def free_vcpus(self):
-        return self.vcpus_total - self.vcpus_used
+        return self.free("vcpus")
 
     def __repr__(self):
         return ("<HostState %s %s free_ram_mb=%s free_disk_gb=%s "
@@ -85,6 +134,9 @@ class HostManager:
         self._clock = clock
         #: host -> service name -> {"capabilities": dict, "timestamp": s}
         self.service_states = {}
+        #: host -> HostState, kept between decisions (see
+        #: ``HostState.update_from_compute_node``).
+        self.host_state_map = {}
 
     @property
     def service_name(self):
@@ -165,18 +217,23 @@ class HostManager:
         nova does, and said at DEBUG."""
         services = {row.host: row for row in self.db.service_get_all()
                     if row.binary == _COMPUTE_BINARY}
-        states = []
+        now = models.utcnow()
+        states = {}
         for node in self.db.compute_node_get_all():
             service = services.get(node.host)
             if service is None:
                 LOG.debug("Compute node %s has no service row; skipped",
                           node.host)
                 continue
-            state = self.service_states.get(node.host, {}).get(
+            state = self.host_state_map.get(node.host) or HostState(
+                node.host)
+            state.update_from_compute_node(node)
+            state.update_service(service, self.conf.service_down_time, now)
+            published = self.service_states.get(node.host, {}).get(
                 self.service_name)
-            states.append(HostState(
-                node, service,
-                state["capabilities"] if state else None,
-                self.capabilities_age(node.host),
-                self.conf.service_down_time))
-        return sorted(states, key=lambda state: state.host)
+            state.capabilities = (published["capabilities"] if published
+                                  else None)
+            state.capabilities_age = self.capabilities_age(node.host)
+            states[node.host] = state
+        self.host_state_map = states
+        return sorted(states.values(), key=lambda state: state.host)

@@ -21,6 +21,7 @@ JSON.
 API version history:
 
 * 1.0 - ``update_service_capabilities`` (fanout cast).
+* 1.1 - ``run_instance`` (cast), ``select_destinations`` (call).
 """
 
 import copy
@@ -37,7 +38,7 @@ LOG = logging.getLogger(__name__)
 class SchedulerAPI(rpc.VersionedClient):
     """The versioned client of topic ``scheduler_topic``."""
 
-    VERSION = "1.0"
+    VERSION = "1.1"
     TOPIC_OPTION = "scheduler_topic"
     BINARY = "novalite-scheduler"
     UPGRADE_LEVEL = "scheduler"
@@ -119,6 +120,28 @@ class SchedulerAPI(rpc.VersionedClient):
             LOG.warning("Capabilities of %s not sent to the schedulers (%s);"
                         " the database has them, and they are sent again at "
                         "the next tick", host, exc)
+
+    def run_instance(self, context, request_spec, filter_properties):
+        """Boot the instances of ``request_spec`` (their rows are written,
+        in task ``scheduling``): one scheduler chooses their hosts.
+
+        Wire (cast): ``request_spec`` and ``filter_properties``, dicts as
+        ``novalite.scheduler.filter_scheduler`` describes them.
+        """
+        self.cast(context, "run_instance", "1.1",
+                  request_spec=request_spec,
+                  filter_properties=filter_properties)
+
+    def select_destinations(self, context, request_spec, filter_properties,
+                            timeout=None):
+        """The hosts a scheduler would choose, one per instance, consumed
+        in its memory as if booted.
+
+        Wire (call): as ``run_instance``. Returns a list of host names.
+        """
+        return self.call(context, "select_destinations", "1.1",
+                         timeout=timeout, request_spec=request_spec,
+                         filter_properties=filter_properties)
 
     def get_service_capabilities(self, service_name, host):
         """The last capabilities published by that service, or None."""

@@ -57,6 +57,11 @@ BAD = {
                               "novalite.compute.manager.ComputeManager\n",
     "bad choice": "[DEFAULT]\nrunning_deleted_instance_action = burn\n",
     "bad pinned resource": "[fake_driver]\nvcpus = 0\n",
+    "unknown filter": "[filter_scheduler]\n"
+                      "enabled_filters = RamFilter,NoSuchFilter\n",
+    "unknown weigher": "[filter_scheduler]\nweight_classes = CPUWeigher\n",
+    "zero allocation ratio": "[DEFAULT]\nram_allocation_ratio = 0\n",
+    "zero build attempts": "[DEFAULT]\nscheduler_max_attempts = 0\n",
     # hostile values: not finite, out of range, not a host name
     "nan report interval": "[DEFAULT]\nreport_interval = nan\n",
     "nan down time": "[DEFAULT]\nservice_down_time = nan\n",

@@ -27,8 +27,10 @@ import time
 
 import pytest
 
+from novalite.compute import rpcapi as compute_rpcapi
 from novalite.db import api as db_api
 from novalite.db import migration
+from novalite.scheduler import rpcapi as scheduler_rpcapi
 from tests.functional import broker as broker_module
 from tests.functional import daemon as daemon_module
 from tests.functional import test_database
@@ -106,7 +108,9 @@ def test_every_compute_reaches_the_scheduler_within_two_ticks(
         assert row["capabilities_age"] is not None
         assert row["free_vcpus"] > 0 and row["free_ram_mb"] > 0
     services = manage_json(tmp_path, "service", "list")
-    assert {row["rpc_version"] for row in services} == {"1.0"}
+    assert {row["rpc_version"] for row in services} == {
+        compute_rpcapi.ComputeAPI.VERSION,
+        scheduler_rpcapi.SchedulerAPI.VERSION}
 
 
 def test_a_stopped_compute_leaves_no_consumer_behind(

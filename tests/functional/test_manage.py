@@ -174,3 +174,49 @@ def test_manage_refuses_bad_host_arguments_in_one_line(tmp_path,
         lines = result.stderr.strip().splitlines()
         assert len(lines) == 1 and lines[0].isprintable(), result.stderr
         assert "invalid host" in lines[0] and problem in lines[0]
+
+
+def test_requests_to_the_services_need_the_bus_and_say_so(tmp_path,
+                                                          state_path):
+    ini = tmp_path / "compute.conf"
+    ini.write_text(daemon_module.base_ini(state_path))
+    assert manage(ini, "db", "sync").returncode == 0
+    uuid = "5a4f3c1e-0000-4000-8000-000000000001"
+    for args in (("instance", "boot", "vm", "--flavor", "m1.tiny"),
+                 ("instance", "stop", uuid), ("instance", "start", uuid)):
+        result = manage(ini, *args)
+        assert result.returncode == 69, (args, result.stderr)
+        [line] = result.stderr.strip().splitlines()
+        assert "transport_url" in line, line
+    assert manage_json(ini, "instance", "list") == []
+
+
+def test_flavors_are_nova_defaults_and_can_be_added_and_removed(
+        tmp_path, state_path):
+    ini = tmp_path / "compute.conf"
+    ini.write_text(daemon_module.base_ini(state_path))
+    assert manage(ini, "db", "sync").returncode == 0
+    flavors = {row["name"]: (row["vcpus"], row["memory_mb"], row["root_gb"])
+               for row in manage_json(ini, "flavor", "list")}
+    assert flavors == {"m1.tiny": (1, 512, 1), "m1.small": (1, 2048, 20),
+                       "m1.medium": (2, 4096, 40), "m1.large": (4, 8192, 80),
+                       "m1.xlarge": (8, 16384, 160)}
+
+    created = manage(ini, "flavor", "create", "c1.db", "--ram", "3072",
+                     "--vcpus", "3", "--disk", "30")
+    assert created.returncode == 0, created.stderr
+    again = manage(ini, "flavor", "create", "c1.db", "--ram", "1",
+                   "--vcpus", "1", "--disk", "1")
+    assert again.returncode == 1 and "c1.db" in again.stderr
+    zero = manage(ini, "flavor", "create", "c1.zero", "--ram", "0",
+                  "--vcpus", "1", "--disk", "1")
+    assert zero.returncode == 1 and "--ram must be from 1" in zero.stderr
+    assert "c1.db" in [row["name"]
+                       for row in manage_json(ini, "flavor", "list")]
+    assert manage(ini, "flavor", "delete", "c1.db").returncode == 0
+    gone = manage(ini, "flavor", "delete", "c1.db")
+    assert gone.returncode == 1
+    assert len(gone.stderr.strip().splitlines()) == 1
+    # A deleted name can be used again.
+    assert manage(ini, "flavor", "create", "c1.db", "--ram", "1024",
+                  "--vcpus", "1", "--disk", "10").returncode == 0

@@ -170,7 +170,8 @@ def test_a_compute_answers_calls_on_its_host_topic(bus, db, clock, config):
     base = baserpc.BaseAPI(config.conf, "compute_topic", server.transport)
     assert base.ping(CTXT, "node1", arg="x", timeout=10) == {
         "service": "novalite-compute", "host": "node1", "arg": "x"}
-    assert base.get_version(CTXT, "node1", timeout=10)["rpc_api"] == "1.0"
+    version = base.get_version(CTXT, "node1", timeout=10)["rpc_api"]
+    assert version == compute_rpcapi.ComputeAPI.VERSION
 
 
 def test_casts_reach_the_host_they_name(bus, db, clock, config):
@@ -211,10 +212,10 @@ def test_only_exposed_methods_can_be_called(bus, db, clock, config):
 
 
 class NewerComputeAPI(compute_rpcapi.ComputeAPI):
-    VERSION = "1.1"
+    VERSION = "1.99"
 
     def get_host_uptime(self, ctxt, host, timeout=None):
-        return self.call(ctxt, "get_host_uptime", "1.1", server=host,
+        return self.call(ctxt, "get_host_uptime", "1.99", server=host,
                          timeout=timeout)
 
 
@@ -225,7 +226,7 @@ def test_a_version_the_server_lacks_is_a_clear_error_not_a_hang(
     with pytest.raises(exception.ServiceTooOld) as caught:
         newer.get_host_uptime(CTXT, "node1", timeout=30)
     message = str(caught.value)
-    assert "node1 cannot take get_host_uptime at version 1.1" in message
+    assert "node1 cannot take get_host_uptime at version 1.99" in message
     assert "[upgrade_levels] compute" in message
 
 
@@ -279,7 +280,7 @@ def test_auto_caps_at_the_lowest_live_version_read_once(bus, db, config):
 def test_auto_waits_for_the_first_live_service_to_settle(bus, db, config):
     config.config(compute="auto", group="upgrade_levels")
     api = NewerComputeAPI(config.conf, db, rpc.get_transport(config.conf))
-    assert api.client.version_cap == "1.1"
+    assert api.client.version_cap == NewerComputeAPI.VERSION
     _service_row(db, "old", "1.0")
     assert api.client.version_cap == "1.0"
     _service_row(db, "old", "1.1")
@@ -373,6 +374,60 @@ def test_a_lost_fanout_is_said_once_and_the_database_keeps_it(
     assert [(r.levelno, r.getMessage()[:len(said)]) for r in records] == [
         (level, said), (logging.INFO, "Capabilities of node1 are fanned out "
                         "to the schedulers again"[:len(said)])]
+
+
+# Boots ---------------------------------------------------------------------
+
+def test_a_boot_goes_scheduler_to_compute_and_back_on_failure(
+        bus, db, clock, config, monkeypatch):
+    """The whole request on the bus: the scheduler chooses the bigger
+    host, whose spawn fails; it sends the boot back, and the other host
+    builds it."""
+    config.config(ram_allocation_ratio=1.0)
+    scheduler = start(bus, db, clock, binary="novalite-scheduler",
+                      host="sched1")
+    failing = start(bus, db, clock, host="node1")
+    start(bus, db, clock, host="node2")
+    db.compute_node_save("node2", memory_mb=4096)
+
+    def refuse(context, instance):
+        raise RuntimeError("no room at the hypervisor")
+
+    monkeypatch.setattr(failing.manager.driver, "spawn", refuse)
+    instance = db.instance_create(
+        uuid=str(uuid.uuid4()), display_name="vm",
+        vm_state=vm_states.BUILDING, task_state="scheduling", power_state=0,
+        vcpus=1, memory_mb=512, root_gb=1)
+    api = scheduler_rpcapi.SchedulerAPI(config.conf, db,
+                                        scheduler.transport)
+    api.run_instance(CTXT, {"instance_uuids": [instance.uuid],
+                            "instance_properties": {
+                                "memory_mb": 512, "vcpus": 1, "root_gb": 1,
+                                "availability_zone": None,
+                                "image_ref": None}}, {})
+    wait_until(lambda: db.instance_get(instance.uuid).vm_state
+               == vm_states.ACTIVE)
+    row = db.instance_get(instance.uuid)
+    assert row.host == "node2"
+    fault = db.instance_fault_get_latest(instance.uuid)
+    assert (fault.host, fault.message) == ("node1",
+                                           "no room at the hypervisor")
+
+
+def test_select_destinations_answers_host_names_or_no_valid_host(
+        bus, db, clock, config):
+    scheduler = start(bus, db, clock, binary="novalite-scheduler",
+                      host="sched1")
+    start(bus, db, clock, host="node1")
+    api = scheduler_rpcapi.SchedulerAPI(config.conf, db,
+                                        scheduler.transport)
+    spec = {"instance_uuids": ["a", "b"], "instance_properties": {
+        "memory_mb": 512, "vcpus": 1, "root_gb": 1,
+        "availability_zone": None, "image_ref": None}}
+    assert api.select_destinations(CTXT, spec, {}) == ["node1", "node1"]
+    spec["instance_properties"]["memory_mb"] = 2 ** 30
+    with pytest.raises(exception.NoValidHost, match="RamFilter"):
+        api.select_destinations(CTXT, spec, {})
 
 
 # Stopping ------------------------------------------------------------------

@@ -1,0 +1,49 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""The resources an instance takes from a host, and how far each may be
+overcommitted: the one arithmetic that the schedulers' filters and the
+computes' claims share, so that a host a filter lets through is a host
+whose claim succeeds (unless another request took the room first)."""
+
+import collections
+
+Resource = collections.namedtuple(
+    "Resource", "key ratio_option title unit total_column used_column")
+
+#: ``key`` is the instance's (and flavor's) column; the ``compute_nodes``
+#: row holds the host's total and what its instances use.
+RAM = Resource("memory_mb", "ram_allocation_ratio", "RAM", " MiB",
+               "memory_mb", "memory_mb_used")
+CORES = Resource("vcpus", "cpu_allocation_ratio", "vCPUs", "",
+                 "vcpus", "vcpus_used")
+DISK = Resource("root_gb", "disk_allocation_ratio", "disk", " GiB",
+                "local_gb", "local_gb_used")
+ALL = (RAM, CORES, DISK)
+
+
+def room(conf, resource, total, used):
+    """What is left of ``resource`` on a host of ``total`` that has
+    ``used``, overcommitted by the resource's allocation ratio."""
+    return total * conf[resource.ratio_option] - used
+
+
+def shortfall(conf, resource, total, used, requested):
+    """Why ``requested`` does not fit, in a few words, or None if it does.
+    """
+    left = room(conf, resource, total, used)
+    if requested <= left:
+        return None
+    return ("%s: %d%s asked, %g%s left of %d%s x %g" % (
+        resource.title, requested, resource.unit, max(left, 0),
+        resource.unit, total, resource.unit,
+        conf[resource.ratio_option]))

@@ -1,0 +1,220 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""Boots end to end on the local RabbitMQ and PostgreSQL: a real
+novalite-scheduler and real computes of different sizes, driven by
+``novalite-manage instance boot``.
+
+Each test has its own exchange, topics, host names and database, and
+skips, with the reason, when RabbitMQ or PostgreSQL does not answer.
+"""
+
+import json
+import subprocess
+import time
+
+import pytest
+
+from tests.functional import broker as broker_module
+from tests.functional import daemon as daemon_module
+from tests.functional import test_bus
+
+broker = broker_module.broker
+shared_database = test_bus.shared_database
+
+FAILING_DRIVER = "tests.functional.failing_driver.FailingDriver"
+TINY_MB = 512
+
+#: Name -> (vCPUs, RAM MiB, disk GiB) of the fake hosts.
+SIZES = {"big": (8, 16384, 200), "medium": (4, 8192, 100),
+         "small": (2, 4096, 50)}
+
+
+class Fleet:
+    """One scheduler and computes on this test's bus and database."""
+
+    def __init__(self, tmp_path, broker, url, daemons):
+        self.tmp_path = tmp_path
+        self.broker = broker
+        self.url = url
+        self.daemons = daemons
+        self.computes = {}
+        self.ini = tmp_path / "manage.conf"
+        self.ini.write_text(self._ini(broker.host("manage")))
+
+    def _ini(self, host, size=None, **overrides):
+        overrides.setdefault("ram_allocation_ratio", 1.0)
+        text = test_bus.service_ini(self.tmp_path, self.broker, self.url,
+                                    host, service_down_time=5, **overrides)
+        if size:
+            vcpus, memory_mb, local_gb = size
+            text += ("[fake_driver]\nvcpus = %d\nmemory_mb = %d\n"
+                     "local_gb = %d\n" % (vcpus, memory_mb, local_gb))
+        return text
+
+    def start_scheduler(self):
+        host = self.broker.host("sched")
+        scheduler = self.daemons(self.tmp_path, self._ini(host),
+                                 program="scheduler", name="sched")
+        scheduler.wait_for("is ready", timeout=30)
+        return scheduler
+
+    def start_compute(self, name, size, **overrides):
+        host = self.broker.host(name)
+        compute = self.daemons(self.tmp_path,
+                               self._ini(host, size, **overrides),
+                               program="compute", name=name)
+        compute.host = host
+        self.computes[name] = compute
+        return compute
+
+    def wait_until_ready(self):
+        for compute in self.computes.values():
+            compute.wait_for("is ready", timeout=30)
+
+    def manage(self, *args, timeout=120):
+        return subprocess.run(
+            daemon_module.command("manage") + ["--config-file",
+                                               str(self.ini)] + list(args),
+            capture_output=True, text=True, timeout=timeout,
+            env=daemon_module.environment())
+
+    def manage_json(self, *args):
+        result = self.manage(*args, "--format", "json")
+        assert result.returncode == 0, result.stderr
+        return json.loads(result.stdout)
+
+    def boot(self, *args):
+        return self.manage("instance", "boot", *args, "--wait",
+                           "--timeout", "60")
+
+    def instances(self):
+        return self.manage_json("instance", "list")
+
+    def node(self, name):
+        [row] = self.manage_json("host", "show", self.computes[name].host)
+        return row
+
+
+@pytest.fixture
+def fleet(tmp_path, broker, shared_database, daemons):
+    return Fleet(tmp_path, broker, shared_database, daemons)
+
+
+def _uuids(output):
+    return [line.split()[0] for line in output.splitlines()
+            if line.endswith("  scheduling")]
+
+
+def test_thirty_boots_spread_by_free_ram_and_none_over_capacity(fleet):
+    for name, size in SIZES.items():
+        fleet.start_compute(name, size)
+    fleet.start_compute("disabled", SIZES["big"])
+    fleet.wait_until_ready()
+    assert fleet.manage("service", "disable", "--host",
+                        fleet.computes["disabled"].host, "--reason",
+                        "maintenance").returncode == 0
+    fleet.start_scheduler()
+
+    result = fleet.boot("web", "--flavor", "m1.tiny", "--count", "30")
+    assert result.returncode == 0, result.stdout + result.stderr
+    instances = fleet.instances()
+    assert len(instances) == 30
+    assert {row["vm_state"] for row in instances} == {"active"}
+    per_host = {name: sum(1 for row in instances
+                          if row["host"] == compute.host)
+                for name, compute in fleet.computes.items()}
+    assert per_host["disabled"] == 0
+    free = {}
+    for name, (vcpus, memory_mb, local_gb) in SIZES.items():
+        node = fleet.node(name)
+        assert node["memory_mb_used"] == per_host[name] * TINY_MB
+        assert node["memory_mb_used"] <= memory_mb
+        assert node["vcpus_used"] <= vcpus * 16
+        assert node["local_gb_used"] <= local_gb
+        free[name] = memory_mb - node["memory_mb_used"]
+    # The RAM weigher gives each instance to the host with the most free
+    # RAM: 30 tiny ones leave the three hosts within one instance of each
+    # other (4608, 4608, 4096 MiB free), the big one taking the most.
+    assert max(free.values()) - min(free.values()) <= TINY_MB, per_host
+    assert per_host["big"] > per_host["medium"] > per_host["small"] >= 0
+
+
+def test_a_failed_spawn_lands_elsewhere_and_the_fault_is_kept(fleet):
+    fleet.start_compute("failing", SIZES["big"],
+                        compute_driver=FAILING_DRIVER)
+    fleet.start_compute("good", SIZES["small"])
+    fleet.wait_until_ready()
+    fleet.start_scheduler()
+
+    result = fleet.boot("retried", "--flavor", "m1.small")
+    assert result.returncode == 0, result.stdout + result.stderr
+    [uuid] = _uuids(result.stdout)
+    assert "ACTIVE on %s" % fleet.computes["good"].host in result.stdout
+    shown = fleet.manage_json("instance", "show", uuid)
+    assert shown["host"] == fleet.computes["good"].host
+    assert "refuses to spawn" in shown["fault"]
+    assert shown["fault_host"] == fleet.computes["failing"].host
+    # The failed host's claim was released.
+    assert fleet.node("failing")["memory_mb_used"] == 0
+    assert fleet.node("good")["memory_mb_used"] == 2048
+
+
+def test_retries_run_out_into_error_with_the_last_hosts_error(fleet):
+    for name in ("bad1", "bad2"):
+        fleet.start_compute(name, SIZES["small"],
+                            compute_driver=FAILING_DRIVER)
+    fleet.wait_until_ready()
+    fleet.start_scheduler()
+
+    result = fleet.boot("doomed", "--flavor", "m1.tiny")
+    assert result.returncode == 1
+    assert "ERROR: No valid host was found." in result.stdout
+    [row] = fleet.instances()
+    assert row["vm_state"] == "error" and row["host"] is None
+    assert row["task_state"] is None
+
+
+def test_a_boot_larger_than_every_host_is_error_no_valid_host(fleet):
+    fleet.start_compute("small", SIZES["small"])
+    fleet.wait_until_ready()
+    fleet.start_scheduler()
+    assert fleet.manage("flavor", "create", "huge", "--ram", "65536",
+                        "--vcpus", "2", "--disk", "10").returncode == 0
+
+    result = fleet.boot("too-big", "--flavor", "huge")
+    assert result.returncode == 1
+    [uuid] = _uuids(result.stdout)
+    shown = fleet.manage("instance", "show", uuid)
+    assert shown.returncode == 0
+    assert "No valid host was found" in shown.stdout
+    assert "RamFilter" in shown.stdout
+
+
+def test_delete_frees_the_claim(fleet):
+    fleet.start_compute("small", SIZES["small"])
+    fleet.wait_until_ready()
+    fleet.start_scheduler()
+    result = fleet.boot("short-lived", "--flavor", "m1.medium")
+    assert result.returncode == 0, result.stdout + result.stderr
+    [uuid] = _uuids(result.stdout)
+    assert fleet.node("small")["memory_mb_used"] == 4096
+
+    deleted = fleet.manage("instance", "delete", uuid)
+    assert deleted.returncode == 0, deleted.stderr
+    deadline = time.monotonic() + 30
+    while fleet.instances() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert fleet.instances() == []
+    node = fleet.node("small")
+    assert (node["memory_mb_used"], node["vcpus_used"],
+            node["local_gb_used"]) == (0, 0, 0)
