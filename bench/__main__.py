@@ -28,7 +28,7 @@ from importlib import metadata
 from bench import harness
 
 SCENARIOS = ("timers", "profile_tick", "dispatch", "daemon", "fanin",
-             "overhead", "herd", "rpc")
+             "overhead", "herd", "rpc", "boots")
 OPTIONAL = ("soak",)
 PACKAGES = ("eventlet", "oslo.service", "futurist", "APScheduler",
             "SQLAlchemy", "pg8000", "oslo.messaging")

@@ -129,6 +129,11 @@ class ComputeResourcesUnavailable(NovaliteException):
     msg_fmt = "Insufficient compute resources on %(host)s: %(reason)s"
 
 
+class NoLiveService(BrokerUnavailable):
+    msg_fmt = ("no %(binary)s is up (by its heartbeat in the database): "
+               "start one and try again")
+
+
 class NoMessageBus(BrokerUnavailable):
     msg_fmt = ("%(command)s needs the message bus: set [DEFAULT] "
                "transport_url, as novalite-scheduler and novalite-compute do")

@@ -294,15 +294,20 @@ class VersionedClient:
     def can_send_version(self, version):
         return self.client.can_send_version(version)
 
+    def require_version(self, method, version):
+        """:raises ServiceTooOld: the version cap is below ``version``:
+        checked before work that would be lost if ``method`` cannot go."""
+        if not self.can_send_version(version):
+            raise exception.ServiceTooOld(
+                topic=self.topic, method=method, version=version,
+                cap=self.client.version_cap, level=self.UPGRADE_LEVEL)
+
     def prepare(self, method, version, **kwargs):
         """The client for ``method`` at ``version``.
 
         :raises ServiceTooOld: the version cap is below ``version``.
         """
-        if not self.can_send_version(version):
-            raise exception.ServiceTooOld(
-                topic=self.topic, method=method, version=version,
-                cap=self.client.version_cap, level=self.UPGRADE_LEVEL)
+        self.require_version(method, version)
         return self.client.prepare(version=version, **kwargs)
 
     def call(self, ctxt, method, version, server=None, timeout=None,

@@ -247,16 +247,33 @@ def open_bus(command):
     return rpc.get_transport(CONF)
 
 
+def is_live(db, binary, host=None):
+    """Whether a service of ``binary`` (on ``host``, if given) is up, by
+    its heartbeat."""
+    return any(row.binary == binary and host in (None, row.host)
+               and heartbeat.is_up(row, CONF.service_down_time)
+               for row in db.service_get_all())
+
+
 def require_live(db, binary):
     """Refuse to send a request that no live service of ``binary`` would
-    take: it would wait in a queue, unseen, for one to start."""
-    if not any(row.binary == binary
-               and heartbeat.is_up(row, CONF.service_down_time)
-               for row in db.service_get_all()):
-        raise exception.BrokerUnavailable(
-            url=rpc.masked_url(CONF.transport_url),
-            reason="no %s is up (by its heartbeat); start one and try "
-                   "again" % binary)
+    take: it would wait in a queue, unseen, for one to start (exit 69).
+    """
+    if not is_live(db, binary):
+        raise exception.NoLiveService(binary=binary)
+
+
+#: How many times a request's cast is retried when the broker connection
+#: fails, before the command gives up (oslo.messaging's default retries
+#: for ever).
+CAST_RETRIES = 3
+
+
+def _get_instance(db, uuid):
+    instance = db.instance_get(uuid)
+    if instance is None:
+        raise exception.InstanceNotFound(instance_id=uuid)
+    return instance
 
 
 def instance_outcome(instance, fault):
@@ -340,12 +357,15 @@ class InstanceCommands:
         print_table(self.COLUMNS, rows, format)
 
     def boot(self, name, flavor, image=None, host=None,
-             availability_zone=None, count=1, wait=False, timeout=600.0):
+             availability_zone=None, count=1, wait=False, timeout=None):
         """Create instances and send them to a scheduler; with --wait,
         print each outcome and exit 0 only if all are ACTIVE."""
         if not 1 <= count <= 1000:
             raise CommandError("--count must be from 1 to 1000, not %d"
                                % count)
+        if timeout is None:
+            timeout = (CONF.instance_build_timeout
+                       * CONF.scheduler_max_attempts)
         if timeout <= 0:
             raise CommandError("--timeout must be more than 0 s")
         transport = open_bus("instance boot")
@@ -355,8 +375,12 @@ class InstanceCommands:
             if host is not None and db.compute_node_get(host) is None:
                 raise CommandError("no compute host %s" % host)
             require_live(db, "novalite-scheduler")
+            api = scheduler_rpcapi.SchedulerAPI(CONF, db, transport)
+            api.require_version("run_instance", "1.1")
             uuids = self._create(db, name, chosen, image, host,
                                  availability_zone, count)
+            for uuid in uuids:
+                print("%s  scheduling" % uuid, flush=True)
             request_spec = {
                 "instance_uuids": uuids,
                 "instance_properties": {
@@ -364,14 +388,28 @@ class InstanceCommands:
                     "root_gb": chosen.root_gb, "image_ref": image,
                     "availability_zone": availability_zone}}
             filter_properties = {"force_hosts": [host]} if host else {}
-            scheduler_rpcapi.SchedulerAPI(CONF, db, transport).run_instance(
-                context_module.get_admin_context(), request_spec,
-                filter_properties)
+            try:
+                api.run_instance(context_module.get_admin_context(),
+                                 request_spec, filter_properties,
+                                 retry=CAST_RETRIES)
+            except Exception as exc:
+                self._not_sent(db, uuids, exc)
+                raise
         finally:
             transport.cleanup()
-        for uuid in uuids:
-            print("%s  scheduling" % uuid, flush=True)
         return wait_for_builds(db, uuids, timeout) if wait else 0
+
+    @staticmethod
+    def _not_sent(db, uuids, exc):
+        """The rows of a request that never reached a scheduler: ERROR,
+        with why, rather than building until instance_build_timeout."""
+        reason = "The request could not be sent to a scheduler: %s" % exc
+        for uuid in uuids:
+            if db.instance_update(
+                    uuid, expected={"task_state": task_states.SCHEDULING,
+                                    "host": None},
+                    vm_state=vm_states.ERROR, task_state=None) is not None:
+                db.instance_fault_create(uuid, 500, reason)
 
     @staticmethod
     def _create(db, name, flavor, image, host, availability_zone, count):
@@ -393,9 +431,7 @@ class InstanceCommands:
     def show(self, uuid, format="table"):
         """One instance, with its flavor and its last fault."""
         db = open_database()
-        instance = db.instance_get(uuid)
-        if instance is None:
-            raise exception.InstanceNotFound(instance_id=uuid)
+        instance = _get_instance(db, uuid)
         row = dict(instance._mapping)
         row["power_state"] = power_state.STATE_MAP.get(
             instance.power_state, instance.power_state)
@@ -416,41 +452,66 @@ class InstanceCommands:
 
     def stop(self, uuid):
         """Power an ACTIVE instance off, on its host."""
-        self._send_to_host("stop", uuid, "stop_instance")
+        self._send_to_host("stop", uuid, "stop_instance", vm_states.ACTIVE)
 
     def start(self, uuid):
         """Power a STOPPED instance on, on its host."""
-        self._send_to_host("start", uuid, "start_instance")
+        self._send_to_host("start", uuid, "start_instance",
+                           vm_states.STOPPED)
 
     def delete(self, uuid):
-        """Delete an instance: on its host, or here if it has none."""
+        """Delete an instance: on its host; here if it has none, or if its
+        host's compute service is down (the host reaps what it still runs
+        when it comes back: running_deleted_instance_action)."""
         db = open_database()
-        instance = db.instance_get(uuid)
-        if instance is None:
-            raise exception.InstanceNotFound(instance_id=uuid)
-        if instance.host is None and db.instance_update(
-                uuid, expected={"host": None},
-                task_state=task_states.DELETING) is not None:
-            db.instance_destroy(uuid, vm_state=vm_states.DELETED,
-                                task_state=None)
-            print("Instance %s deleted (it had no host)" % uuid)
+        for _ in range(5):
+            instance = _get_instance(db, uuid)
+            if instance.host is not None and not is_live(
+                    db, "novalite-compute", instance.host):
+                self._delete_here(db, instance, "its host %s is down"
+                                  % instance.host)
+                return
+            marked = db.instance_update(
+                uuid, expected={"host": instance.host},
+                task_state=task_states.DELETING)
+            if marked is None:
+                continue
+            if instance.host is None:
+                self._delete_here(db, instance, "it had no host")
+                return
+            self._send_to_host("delete", uuid, "terminate_instance")
             return
-        self._send_to_host("delete", uuid, "terminate_instance")
+        raise CommandError("instance %s keeps moving between hosts; try "
+                           "again" % uuid)
 
-    def _send_to_host(self, action, uuid, method):
+    @staticmethod
+    def _delete_here(db, instance, why):
+        db.instance_destroy(instance.uuid, vm_state=vm_states.DELETED,
+                            task_state=None)
+        print("Instance %s deleted here (%s)" % (instance.uuid, why))
+
+    def _send_to_host(self, action, uuid, method, *allowed):
+        """Cast ``method`` to the instance's host, once its state allows
+        ``action`` (``allowed`` vm_states and no task) and its compute is
+        up."""
         transport = open_bus("instance %s" % action)
         try:
             db = open_database()
-            instance = db.instance_get(uuid)
-            if instance is None:
-                raise exception.InstanceNotFound(instance_id=uuid)
+            instance = _get_instance(db, uuid)
+            state = instance.task_state or instance.vm_state
+            if allowed and (instance.vm_state not in allowed
+                            or instance.task_state):
+                raise CommandError("cannot %s instance %s while it is %s"
+                                   % (action, uuid, state))
             if instance.host is None:
                 raise CommandError("instance %s has no host (it is %s)"
-                                   % (uuid, instance.task_state
-                                      or instance.vm_state))
+                                   % (uuid, state))
+            if not is_live(db, "novalite-compute", instance.host):
+                raise exception.NoLiveService(
+                    binary="novalite-compute on %s" % instance.host)
             getattr(compute_rpcapi.ComputeAPI(CONF, db, transport),
                     method)(context_module.get_admin_context(),
-                            instance.host, uuid)
+                            instance.host, uuid, retry=CAST_RETRIES)
         finally:
             transport.cleanup()
         print("Request to %s instance %s sent to %s"
@@ -544,8 +605,10 @@ CATEGORIES = {
             (("--wait",), {"action": "store_true",
                            "help": "wait for every outcome; exit 0 only "
                                    "if all are ACTIVE"}),
-            (("--timeout",), {"type": float, "default": 600.0,
-                              "help": "seconds --wait waits"})],
+            (("--timeout",), {"type": float,
+                              "help": "seconds --wait waits (default: "
+                                      "instance_build_timeout x "
+                                      "scheduler_max_attempts)"})],
         "show": [_UUID, _FORMAT],
         "stop": [_UUID],
         "start": [_UUID],

@@ -76,6 +76,13 @@ class ComputeManager(manager.SchedulerDependentManager):
         self._instance_locks = greenthreads.KeyedLocks()
         self.resource_tracker = resource_tracker.ResourceTracker(
             self.host, self.driver, self.db, self.conf)
+        self.compute_rpcapi = compute_rpcapi.ComputeAPI(
+            self.conf, self.db, self.transport)
+
+    def reset(self):
+        """On SIGHUP the compute API reads its version cap again too."""
+        super().reset()
+        self.compute_rpcapi.reset()
 
     # Start-up ---------------------------------------------------------------
 
@@ -85,8 +92,10 @@ class ComputeManager(manager.SchedulerDependentManager):
         An instance the hypervisor lost (a rebooted host) is recorded as
         shut down and stopped; one caught halfway through spawning is put
         in error, with a fault; one caught halfway through deleting is
-        deleted. One sent here but not claimed yet (``scheduling``) is left
-        to its request, still in this host's queue.
+        deleted. One sent here but not claimed yet (``scheduling``) goes
+        back to the schedulers: its message was taken off the queue before
+        the service stopped, so it would never come again (a copy that
+        does is ignored: the row no longer names this host).
         """
         self.driver.init_host(self.host)
         on_driver = set(self.driver.list_instances())
@@ -105,6 +114,7 @@ class ComputeManager(manager.SchedulerDependentManager):
 
     def _init_instance(self, instance, on_driver):
         if instance.task_state == task_states.SCHEDULING:
+            self._send_back_unclaimed(instance)
             return
         if instance.task_state == task_states.DELETING:
             LOG.info("Finishing the deletion of instance %s", instance.uuid)
@@ -132,6 +142,25 @@ class ComputeManager(manager.SchedulerDependentManager):
                                     vm_state=vm_states.STOPPED,
                                     power_state=power_state.SHUTDOWN)
 
+    def _send_back_unclaimed(self, instance):
+        reason = ("The compute service on %s restarted before it claimed "
+                  "the instance" % self.host)
+        if self.transport is None:
+            self._give_up(instance, reason)
+            return
+        request_spec = {
+            "instance_uuids": [instance.uuid],
+            "instance_properties": {
+                "memory_mb": instance.memory_mb, "vcpus": instance.vcpus,
+                "root_gb": instance.root_gb,
+                "availability_zone": instance.availability_zone,
+                "image_ref": instance.image_ref}}
+        filter_properties = {"retry": {"num_attempts": 1,
+                                       "hosts": [self.host]}}
+        context = context_module.get_admin_context()
+        self._reschedule_or_give_up(context, instance, request_spec,
+                                    filter_properties, reason)
+
     # Life cycle -------------------------------------------------------------
 
     def run_instance(self, context, display_name=None, vcpus=1,
@@ -155,7 +184,7 @@ class ComputeManager(manager.SchedulerDependentManager):
             try:
                 return self._build(context, instance)
             except Exception as exc:
-                self._give_up(instance, exc)
+                self._give_up(instance, _reason(exc))
                 raise
 
     @rpc.expose
@@ -175,7 +204,7 @@ class ComputeManager(manager.SchedulerDependentManager):
             self._build(context, instance)
         except Exception as exc:
             self._reschedule_or_give_up(context, instance, request_spec,
-                                        filter_properties, exc)
+                                        filter_properties, _reason(exc))
 
     def _build(self, context, instance):
         """Claim, spawn, and make the instance ACTIVE.
@@ -207,46 +236,63 @@ class ComputeManager(manager.SchedulerDependentManager):
                         "took longer than instance_build_timeout, or was "
                         "deleted); destroying it", instance.uuid)
             self.driver.destroy(context, _as_dict(claimed))
-            self.resource_tracker.release()
+            self.resource_tracker.release(instance.uuid)
         return active
 
     def _reschedule_or_give_up(self, context, instance, request_spec,
-                               filter_properties, exc):
+                               filter_properties, reason):
+        """Send a boot this host could not build back to the schedulers,
+        with this host in ``retry``; with no ``retry`` (``--host``), or if
+        the schedulers cannot be told, put it in ERROR. Either only if the
+        boot is still this host's: one being deleted is left to the
+        deletion, one given up meanwhile to what gave it up."""
         retry = filter_properties.get("retry")
         if retry is None:
-            self._give_up(instance, exc)
+            self._give_up(instance, reason)
             return
-        reason = _reason(exc)
-        self.db.instance_fault_create(instance.uuid, FAULT_CODE, reason,
-                                      host=self.host)
         retry["exc"] = reason
         back = self.db.instance_update(
             instance.uuid, expected={"host": self.host,
-                                     "vm_state": vm_states.BUILDING},
+                                     "task_state": task_states.BUILDING},
             host=None, task_state=task_states.SCHEDULING)
-        self.resource_tracker.release()
+        self.resource_tracker.release(instance.uuid)
         if back is None:
             return
+        self.db.instance_fault_create(instance.uuid, FAULT_CODE, reason,
+                                      host=self.host)
         LOG.warning("Instance %s could not be built on %s (%s); sent back "
                     "to the schedulers after attempt %d of %d",
                     instance.uuid, self.host, reason, retry["num_attempts"],
                     self.conf.scheduler_max_attempts)
-        self.scheduler_rpcapi.run_instance(context, request_spec,
-                                           filter_properties)
+        try:
+            self.scheduler_rpcapi.run_instance(context, request_spec,
+                                               filter_properties)
+        except Exception as exc:
+            LOG.error("Instance %s could not be sent back to the "
+                      "schedulers: %s", instance.uuid, _reason(exc))
+            self._set_error(instance.uuid, "%s; then it could not be sent "
+                            "back to the schedulers: %s"
+                            % (reason, _reason(exc)),
+                            expected={"host": None,
+                                      "task_state": task_states.SCHEDULING})
 
-    def _give_up(self, instance, exc):
-        """ERROR, with ``exc`` as the fault; the claim is released."""
-        reason = _reason(exc)
+    def _give_up(self, instance, reason):
+        """ERROR, with ``reason`` as the fault, if the boot is still this
+        host's; the claim is released."""
         LOG.error("Instance %s could not be built on %s: %s", instance.uuid,
                   self.host, reason)
+        self._set_error(instance.uuid, reason,
+                        expected={"host": self.host,
+                                  "task_state": task_states.BUILDING})
+        self.resource_tracker.release(instance.uuid)
+
+    def _set_error(self, uuid, reason, expected):
         failed = self.db.instance_update(
-            instance.uuid, expected={"host": self.host,
-                                     "vm_state": vm_states.BUILDING},
-            vm_state=vm_states.ERROR, task_state=None, host=None)
+            uuid, expected=expected, vm_state=vm_states.ERROR,
+            task_state=None, host=None)
         if failed is not None:
-            self.db.instance_fault_create(instance.uuid, FAULT_CODE, reason,
+            self.db.instance_fault_create(uuid, FAULT_CODE, reason,
                                           host=self.host)
-        self.resource_tracker.release()
 
     @rpc.expose
     def get_host_uptime(self, context):
@@ -259,8 +305,26 @@ class ComputeManager(manager.SchedulerDependentManager):
     @rpc.expose
     @one_at_a_time
     def terminate_instance(self, context, uuid):
-        """Destroy an instance on the hypervisor and delete its row."""
-        instance = self._get(uuid)
+        """Destroy an instance on the hypervisor and delete its row.
+
+        A boot that left this host while the request travelled (sent back
+        to the schedulers) is deleted where it is now: its row alone if it
+        has no host, else the request goes on to its host.
+        """
+        instance = self.db.instance_get(uuid)
+        if instance is None:
+            raise exception.InstanceNotFound(instance_id=uuid)
+        if instance.host is None:
+            LOG.info("Instance %s has no host; deleting its row", uuid)
+            return self.db.instance_destroy(
+                uuid, vm_state=vm_states.DELETED, task_state=None,
+                power_state=power_state.NOSTATE)
+        if instance.host != self.host:
+            LOG.info("Instance %s is on %s now; the deletion goes there",
+                     uuid, instance.host)
+            self.compute_rpcapi.terminate_instance(context, instance.host,
+                                                   uuid)
+            return None
         self.db.instance_update(uuid, task_state=task_states.DELETING)
         return self._destroy(instance)
 
@@ -334,7 +398,7 @@ class ComputeManager(manager.SchedulerDependentManager):
         deleted = self.db.instance_destroy(
             instance.uuid, vm_state=vm_states.DELETED, task_state=None,
             power_state=power_state.NOSTATE)
-        self.resource_tracker.release()
+        self.resource_tracker.release(instance.uuid)
         return deleted
 
     def _base_dir(self):

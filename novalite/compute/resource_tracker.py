@@ -47,6 +47,9 @@ class ResourceTracker:
         self.conf = conf
         self._totals = None
         self._lock = threading.Lock()
+        #: Instances whose claim was refused, not counted while they are
+        #: sent back (``release`` forgets them).
+        self._refused = set()
 
     def update_available_resource(self):
         """Audit: read the host's totals from the driver and write the
@@ -82,6 +85,7 @@ class ResourceTracker:
                     for resource in resources.ALL)
                 if problem]
             if problems:
+                self._refused.add(instance.uuid)
                 raise exception.ComputeResourcesUnavailable(
                     host=self.host, reason="; ".join(problems))
             claimed = self.db.instance_update(
@@ -92,19 +96,19 @@ class ResourceTracker:
                 self._save()
             return claimed
 
-    def release(self):
-        """Write the usage again after an instance left the host (deleted,
-        failed, sent elsewhere)."""
+    def release(self, uuid):
+        """Write the usage again after instance ``uuid`` left the host
+        (deleted, failed, sent elsewhere)."""
         if self._totals is None:
             self.update_available_resource()
-            return
         with self._lock:
+            self._refused.discard(uuid)
             self._save()
 
     def _usage(self, exclude=None):
         used = {resource.key: 0 for resource in resources.ALL}
         for instance in self.db.instance_get_all_by_host(self.host):
-            if instance.uuid == exclude:
+            if instance.uuid == exclude or instance.uuid in self._refused:
                 continue
             for resource in resources.ALL:
                 used[resource.key] += getattr(instance, resource.key)

@@ -43,17 +43,20 @@ class ComputeAPI(rpc.VersionedClient):
         return self.call(ctxt, "get_host_uptime", "1.0", server=host,
                          timeout=timeout)
 
-    def stop_instance(self, ctxt, host, uuid):
+    def stop_instance(self, ctxt, host, uuid, retry=None):
         """Power off an ACTIVE instance. Wire: ``uuid`` (str)."""
-        self.cast(ctxt, "stop_instance", "1.0", server=host, uuid=uuid)
+        self.cast(ctxt, "stop_instance", "1.0", server=host, retry=retry,
+                  uuid=uuid)
 
-    def start_instance(self, ctxt, host, uuid):
+    def start_instance(self, ctxt, host, uuid, retry=None):
         """Power on a STOPPED instance. Wire: ``uuid`` (str)."""
-        self.cast(ctxt, "start_instance", "1.0", server=host, uuid=uuid)
+        self.cast(ctxt, "start_instance", "1.0", server=host, retry=retry,
+                  uuid=uuid)
 
-    def terminate_instance(self, ctxt, host, uuid):
+    def terminate_instance(self, ctxt, host, uuid, retry=None):
         """Destroy an instance and delete its row. Wire: ``uuid`` (str)."""
-        self.cast(ctxt, "terminate_instance", "1.0", server=host, uuid=uuid)
+        self.cast(ctxt, "terminate_instance", "1.0", server=host,
+                  retry=retry, uuid=uuid)
 
     def build_and_run_instance(self, ctxt, host, uuid, request_spec,
                                filter_properties):

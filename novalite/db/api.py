@@ -537,8 +537,9 @@ class Database:
 
     def instance_update(self, uuid, expected=None, **values):
         """Update one live instance; with ``expected`` (column -> value,
-        None for NULL) only if its row still holds those values: a
-        compare-and-swap against racing requests and tasks.
+        None for NULL, a tuple for any of its values) only if its row still
+        holds those values: a compare-and-swap against racing requests and
+        tasks.
 
         :returns: the updated row, or None if it no longer matched (or it
             was deleted).
@@ -548,9 +549,13 @@ class Database:
         statement = sa.update(instances).where(instances.c.uuid == uuid,
                                                instances.c.deleted == 0)
         for column, value in (expected or {}).items():
-            statement = statement.where(
-                instances.c[column].is_(None) if value is None
-                else instances.c[column] == value)
+            if value is None:
+                condition = instances.c[column].is_(None)
+            elif isinstance(value, tuple):
+                condition = instances.c[column].in_(value)
+            else:
+                condition = instances.c[column] == value
+            statement = statement.where(condition)
         if not self._write(statement.values(updated_at=models.utcnow(),
                                             **values)):
             if self.instance_get(uuid, read_deleted="yes") is None:

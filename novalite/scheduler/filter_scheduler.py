@@ -34,7 +34,6 @@ The request, on the wire and here:
 
 import copy
 import random
-import threading
 
 from oslo_log import log as logging
 
@@ -63,7 +62,6 @@ class FilterScheduler:
                                     conf.filter_scheduler.enabled_filters)
         self.weighers = weights.load(conf,
                                      conf.filter_scheduler.weight_classes)
-        self._deciding = threading.Lock()
 
     # Deciding ---------------------------------------------------------------
 
@@ -84,7 +82,7 @@ class FilterScheduler:
         properties = dict(filter_properties,
                           instance_properties=request_spec[
                               "instance_properties"])
-        with self._deciding:
+        with self.host_manager.deciding:
             hosts = self.host_manager.get_all_host_states()
             if not hosts:
                 raise exception.NoValidHost(
@@ -127,7 +125,8 @@ class FilterScheduler:
     def schedule_run_instance(self, context, request_spec,
                               filter_properties):
         """Choose a host for each instance and cast it there; an instance
-        no host can take is put in ERROR with a fault."""
+        no host can take, or that cannot be sent, is put in ERROR with a
+        fault, and the others go on."""
         for uuid in request_spec["instance_uuids"]:
             properties = copy.deepcopy(filter_properties)
             spec = dict(request_spec, instance_uuids=[uuid])
@@ -135,8 +134,13 @@ class FilterScheduler:
                 self._populate_retry(properties, uuid)
                 [host] = self.select_destinations(spec, properties)
             except exception.NoValidHost as exc:
-                LOG.warning("Instance %s: %s", uuid, exc)
-                self.set_error(uuid, exc)
+                reason = _with_last_error(exc, properties)
+                LOG.warning("Instance %s: %s", uuid, reason)
+                self.set_error(uuid, reason)
+                continue
+            except Exception as exc:
+                LOG.exception("Instance %s could not be scheduled", uuid)
+                self.set_error(uuid, "Could not be scheduled: %s" % exc)
                 continue
             self._send(context, uuid, host, spec, properties)
 
@@ -168,26 +172,45 @@ class FilterScheduler:
                 host=host_state.host)
         except exception.InstanceNotFound:
             placed = None
+        instance_properties = request_spec["instance_properties"]
         if placed is None:
             LOG.info("Instance %s is no longer waiting for a host; not "
                      "sent to %s", uuid, host_state.host)
+            with self.host_manager.deciding:
+                host_state.return_instance(instance_properties)
             return
         LOG.info("Instance %s goes to %s", uuid, host_state.host)
-        self.compute_rpcapi.build_and_run_instance(
-            context, host_state.host, uuid, request_spec, filter_properties)
+        try:
+            self.compute_rpcapi.build_and_run_instance(
+                context, host_state.host, uuid, request_spec,
+                filter_properties)
+        except Exception as exc:
+            LOG.exception("Instance %s could not be sent to %s", uuid,
+                          host_state.host)
+            self.set_error(uuid, "Could not be sent to %s: %s"
+                           % (host_state.host, exc),
+                           expected={"task_state": task_states.SCHEDULING,
+                                     "host": host_state.host})
+            with self.host_manager.deciding:
+                host_state.return_instance(instance_properties)
 
-    def set_error(self, uuid, reason, expected=None, host=None):
+    def set_error(self, uuid, reason, expected=None, host=None,
+                  keep_host=False):
         """Put a boot in ERROR with ``reason`` as its fault, if its row
         still holds ``expected`` (by default: it waits for a scheduler).
+        With ``keep_host`` the instance stays on its host, which then
+        cleans it up (its spawn may have left something on the
+        hypervisor).
 
         :returns: whether it was put in ERROR.
         """
         if expected is None:
             expected = {"task_state": task_states.SCHEDULING}
+        values = {} if keep_host else {"host": None}
         try:
             failed = self.db.instance_update(
                 uuid, expected=expected, vm_state=vm_states.ERROR,
-                task_state=None, host=None)
+                task_state=None, **values)
         except exception.InstanceNotFound:
             return False
         if failed is None:
@@ -195,3 +218,14 @@ class FilterScheduler:
         self.db.instance_fault_create(uuid, FAULT_CODE, str(reason),
                                       host=host)
         return True
+
+
+def _with_last_error(exc, filter_properties):
+    """A NoValidHost's reason, with the hosts tried and the last one's
+    error when the boot was tried before: otherwise the fault would only
+    say that the RetryFilter left none."""
+    retry = filter_properties.get("retry") or {}
+    if not retry.get("hosts"):
+        return str(exc)
+    return "%s Tried %s; the last error: %s" % (
+        exc, ", ".join(retry["hosts"]), retry.get("exc") or "unknown")

@@ -21,6 +21,7 @@ at once instead of after a publishing period.
 """
 
 import datetime
+import threading
 
 from oslo_log import log as logging
 
@@ -98,6 +99,17 @@ class HostState:
         self.running_vms += 1
         self._placed.append((models.utcnow(), instance_properties))
 
+    def return_instance(self, instance_properties):
+        """Undo a ``consume_from_instance`` whose instance was not sent
+        here after all."""
+        for resource in resources.ALL:
+            self.used[resource.key] -= instance_properties[resource.key]
+        self.running_vms -= 1
+        for index in range(len(self._placed) - 1, -1, -1):
+            if self._placed[index][1] is instance_properties:
+                del self._placed[index]
+                break
+
     def free(self, key):
         return self.total[key] - self.used[key]
 
@@ -137,6 +149,10 @@ class HostManager:
         #: host -> HostState, kept between decisions (see
         #: ``HostState.update_from_compute_node``).
         self.host_state_map = {}
+        #: Held while one decision reads and consumes the HostStates: the
+        #: scheduler's RPC dispatch runs requests concurrently, and a
+        #: SIGHUP's new FilterScheduler must share it with the old.
+        self.deciding = threading.Lock()
 
     @property
     def service_name(self):

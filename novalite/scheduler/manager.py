@@ -99,7 +99,10 @@ class SchedulerManager(manager.Manager):
         ``instance_build_timeout``: the scheduler or compute that had it
         died, or its message was lost. Each is changed only if its row is
         still the one read, so a boot that moves on meanwhile, or another
-        scheduler doing the same, is left alone."""
+        scheduler doing the same, is left alone. One that was spawning
+        keeps its host: the host destroys what its spawn left (at once if
+        it is alive, at its restart otherwise), and counts the instance's
+        resources until it is deleted, as nova does."""
         timeout = self.conf.instance_build_timeout
         cutoff = models.utcnow() - datetime.timedelta(seconds=timeout)
         for instance in self.db.instance_get_all_in_task_states(
@@ -114,5 +117,6 @@ class SchedulerManager(manager.Manager):
                     expected={"task_state": instance.task_state,
                               "host": instance.host,
                               "updated_at": instance.updated_at},
-                    host=instance.host):
+                    host=instance.host,
+                    keep_host=instance.task_state == task_states.SPAWNING):
                 LOG.warning("Instance %s: %s", instance.uuid, reason)

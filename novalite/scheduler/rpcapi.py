@@ -121,14 +121,15 @@ class SchedulerAPI(rpc.VersionedClient):
                         " the database has them, and they are sent again at "
                         "the next tick", host, exc)
 
-    def run_instance(self, context, request_spec, filter_properties):
+    def run_instance(self, context, request_spec, filter_properties,
+                     retry=None):
         """Boot the instances of ``request_spec`` (their rows are written,
         in task ``scheduling``): one scheduler chooses their hosts.
 
         Wire (cast): ``request_spec`` and ``filter_properties``, dicts as
         ``novalite.scheduler.filter_scheduler`` describes them.
         """
-        self.cast(context, "run_instance", "1.1",
+        self.cast(context, "run_instance", "1.1", retry=retry,
                   request_spec=request_spec,
                   filter_properties=filter_properties)
 

@@ -34,8 +34,9 @@ shared_database = test_bus.shared_database
 FAILING_DRIVER = "tests.functional.failing_driver.FailingDriver"
 TINY_MB = 512
 
-#: Name -> (vCPUs, RAM MiB, disk GiB) of the fake hosts.
-SIZES = {"big": (8, 16384, 200), "medium": (4, 8192, 100),
+#: Name -> (vCPUs, RAM MiB, disk GiB) of the fake hosts: room for 36
+#: m1.tiny with RAM not overcommitted.
+SIZES = {"big": (8, 8192, 200), "medium": (4, 6144, 100),
          "small": (2, 4096, 50)}
 
 
@@ -61,10 +62,10 @@ class Fleet:
                      "local_gb = %d\n" % (vcpus, memory_mb, local_gb))
         return text
 
-    def start_scheduler(self):
-        host = self.broker.host("sched")
+    def start_scheduler(self, name="sched"):
+        host = self.broker.host(name)
         scheduler = self.daemons(self.tmp_path, self._ini(host),
-                                 program="scheduler", name="sched")
+                                 program="scheduler", name=name)
         scheduler.wait_for("is ready", timeout=30)
         return scheduler
 
@@ -96,6 +97,30 @@ class Fleet:
     def boot(self, *args):
         return self.manage("instance", "boot", *args, "--wait",
                            "--timeout", "60")
+
+    def boot_in_background(self, *args):
+        return subprocess.Popen(
+            daemon_module.command("manage") + [
+                "--config-file", str(self.ini), "instance", "boot", *args,
+                "--wait", "--timeout", "60"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            env=daemon_module.environment())
+
+    def wait_for_instance(self, uuid, **expected):
+        deadline = time.monotonic() + 30
+        while True:
+            row = self.manage_json("instance", "show", uuid)
+            if all(row[key] == value for key, value in expected.items()):
+                return row
+            assert time.monotonic() < deadline, row
+            time.sleep(0.2)
+
+    def assert_none_over_capacity(self, sizes, ratio=1.0):
+        for name, (vcpus, memory_mb, local_gb) in sizes.items():
+            node = self.node(name)
+            assert node["memory_mb_used"] <= memory_mb * ratio, node
+            assert node["vcpus_used"] <= vcpus * 16, node
+            assert node["local_gb_used"] <= local_gb, node
 
     def instances(self):
         return self.manage_json("instance", "list")
@@ -134,19 +159,39 @@ def test_thirty_boots_spread_by_free_ram_and_none_over_capacity(fleet):
                           if row["host"] == compute.host)
                 for name, compute in fleet.computes.items()}
     assert per_host["disabled"] == 0
+    fleet.assert_none_over_capacity(SIZES)
     free = {}
-    for name, (vcpus, memory_mb, local_gb) in SIZES.items():
+    for name, (_, memory_mb, _) in SIZES.items():
         node = fleet.node(name)
         assert node["memory_mb_used"] == per_host[name] * TINY_MB
-        assert node["memory_mb_used"] <= memory_mb
-        assert node["vcpus_used"] <= vcpus * 16
-        assert node["local_gb_used"] <= local_gb
         free[name] = memory_mb - node["memory_mb_used"]
     # The RAM weigher gives each instance to the host with the most free
-    # RAM: 30 tiny ones leave the three hosts within one instance of each
-    # other (4608, 4608, 4096 MiB free), the big one taking the most.
+    # RAM: 30 of the 36 that fit leave the three hosts within one instance
+    # of each other, the biggest host taking the most.
     assert max(free.values()) - min(free.values()) <= TINY_MB, per_host
-    assert per_host["big"] > per_host["medium"] > per_host["small"] >= 0
+    assert per_host["big"] > per_host["medium"] >= per_host["small"] > 0
+
+
+def test_two_schedulers_racing_for_small_hosts_overfill_none(fleet):
+    small = {"small1": (2, 2048, 20), "small2": (2, 2048, 20)}
+    for name, size in small.items():
+        fleet.start_compute(name, size)
+    fleet.wait_until_ready()
+    fleet.start_scheduler("sched1")
+    fleet.start_scheduler("sched2")
+
+    # Room for 8 m1.tiny; 12 asked at once by two commands.
+    boots = [fleet.boot_in_background("race%d" % n, "--flavor", "m1.tiny",
+                                      "--count", "6") for n in (1, 2)]
+    for boot in boots:
+        boot.communicate(timeout=120)
+    instances = fleet.instances()
+    assert len(instances) == 12
+    states = [row["vm_state"] for row in instances]
+    assert set(states) <= {"active", "error"}, instances
+    assert not any(row["task_state"] for row in instances)
+    assert 6 <= states.count("active") <= 8, instances
+    fleet.assert_none_over_capacity(small)
 
 
 def test_a_failed_spawn_lands_elsewhere_and_the_fault_is_kept(fleet):
@@ -179,6 +224,8 @@ def test_retries_run_out_into_error_with_the_last_hosts_error(fleet):
     result = fleet.boot("doomed", "--flavor", "m1.tiny")
     assert result.returncode == 1
     assert "ERROR: No valid host was found." in result.stdout
+    assert "the last error: the test hypervisor refuses to spawn" in (
+        result.stdout)
     [row] = fleet.instances()
     assert row["vm_state"] == "error" and row["host"] is None
     assert row["task_state"] is None
@@ -200,7 +247,7 @@ def test_a_boot_larger_than_every_host_is_error_no_valid_host(fleet):
     assert "RamFilter" in shown.stdout
 
 
-def test_delete_frees_the_claim(fleet):
+def test_stop_start_and_delete_go_to_the_host_and_free_the_claim(fleet):
     fleet.start_compute("small", SIZES["small"])
     fleet.wait_until_ready()
     fleet.start_scheduler()
@@ -208,6 +255,15 @@ def test_delete_frees_the_claim(fleet):
     assert result.returncode == 0, result.stdout + result.stderr
     [uuid] = _uuids(result.stdout)
     assert fleet.node("small")["memory_mb_used"] == 4096
+
+    assert fleet.manage("instance", "stop", uuid).returncode == 0
+    fleet.wait_for_instance(uuid, vm_state="stopped", power_state="shutdown")
+    again = fleet.manage("instance", "stop", uuid)
+    assert again.returncode == 1
+    assert "cannot stop instance %s while it is stopped" % uuid in (
+        again.stderr)
+    assert fleet.manage("instance", "start", uuid).returncode == 0
+    fleet.wait_for_instance(uuid, vm_state="active", power_state="running")
 
     deleted = fleet.manage("instance", "delete", uuid)
     assert deleted.returncode == 0, deleted.stderr

@@ -79,7 +79,7 @@ def test_a_claim_takes_the_room_and_the_audit_agrees(compute, db):
 def test_instances_on_their_way_count_and_a_claim_leaves_them_room(
         compute, db):
     first = _sent_here(db, memory_mb=3072)
-    compute.resource_tracker.release()
+    compute.update_available_resource(CTXT)
     assert _used(db)[0] == 3072
     second = _sent_here(db, memory_mb=2048)
     with pytest.raises(exception.ComputeResourcesUnavailable,
@@ -211,15 +211,95 @@ def test_a_local_boot_that_does_not_fit_is_error_with_a_fault(compute, db):
         row.uuid).message
 
 
-def test_init_host_leaves_a_boot_on_its_way_and_faults_a_half_spawned_one(
-        compute, db, clock):
-    waiting = _sent_here(db)
+def test_init_host_sends_back_a_boot_it_had_not_claimed(compute, db,
+                                                        clock):
+    """Its message was taken off the queue before the restart: it would
+    never come again."""
+    waiting = _sent_here(db, memory_mb=1024)
     half = _sent_here(db)
     db.instance_update(half.uuid, task_state=task_states.SPAWNING)
-    again = compute_manager.ComputeManager(host="node1", db=db, clock=clock)
+    again = compute_manager.ComputeManager(host="node1", db=db, clock=clock,
+                                           transport=object())
+    again.scheduler_rpcapi = RecordingSchedulerAPI()
     again.init_host()
-    assert db.instance_get(waiting.uuid).task_state == (
-        task_states.SCHEDULING)
+    row = db.instance_get(waiting.uuid)
+    assert (row.task_state, row.host) == (task_states.SCHEDULING, None)
+    [(spec, properties)] = again.scheduler_rpcapi.sent
+    assert spec["instance_uuids"] == [waiting.uuid]
+    assert spec["instance_properties"]["memory_mb"] == 1024
+    assert properties["retry"]["hosts"] == ["node1"]
     assert db.instance_get(half.uuid).vm_state == vm_states.ERROR
     assert "stopped while the instance was spawning" in (
         db.instance_fault_get_latest(half.uuid).message)
+
+
+def test_standalone_init_host_gives_up_a_boot_it_had_not_claimed(
+        compute, db, clock):
+    waiting = _sent_here(db)
+    again = compute_manager.ComputeManager(host="node1", db=db, clock=clock)
+    again.init_host()
+    assert db.instance_get(waiting.uuid).vm_state == vm_states.ERROR
+    assert "restarted before it claimed" in db.instance_fault_get_latest(
+        waiting.uuid).message
+
+
+def test_a_refused_claim_does_not_crowd_out_the_next(compute, db):
+    """Room for three: the fourth is refused and, while it is sent back,
+    no longer counted, so the third still fits."""
+    first, second = _sent_here(db), _sent_here(db)
+    for instance in (first, second):
+        compute.resource_tracker.claim(instance)
+    refused = _sent_here(db, memory_mb=2048)
+    third = _sent_here(db)
+    with pytest.raises(exception.ComputeResourcesUnavailable):
+        compute.resource_tracker.claim(refused)
+    assert compute.resource_tracker.claim(third) is not None
+    assert _used(db)[0] == 3072
+
+
+def test_a_delete_that_reaches_the_old_host_follows_the_instance(
+        compute, db, monkeypatch):
+    forwarded = []
+    monkeypatch.setattr(compute.compute_rpcapi, "terminate_instance",
+                        lambda context, host, uuid: forwarded.append(
+                            (host, uuid)))
+    moved = _sent_here(db, host="node2")
+    compute.terminate_instance(CTXT, moved.uuid)
+    assert forwarded == [("node2", moved.uuid)]
+    waiting = _sent_here(db, host=None)
+    compute.terminate_instance(CTXT, waiting.uuid)
+    assert db.instance_get(waiting.uuid) is None
+
+
+def test_a_boot_being_deleted_is_not_sent_back(compute, db, monkeypatch):
+    def refuse(context, instance):
+        db.instance_update(instance["uuid"],
+                           task_state=task_states.DELETING)
+        raise RuntimeError("spawn failed while a delete came")
+
+    monkeypatch.setattr(compute.driver, "spawn", refuse)
+    instance = _sent_here(db)
+    compute.build_and_run_instance(CTXT, instance.uuid, {}, _retry("node1"))
+    assert compute.scheduler_rpcapi.sent == []
+    row = db.instance_get(instance.uuid)
+    assert (row.host, row.task_state) == ("node1", task_states.DELETING)
+    compute.terminate_instance(CTXT, instance.uuid)
+    assert db.instance_get(instance.uuid) is None
+    assert _used(db) == (0, 0, 0)
+
+
+def test_a_boot_the_schedulers_cannot_take_back_is_error(compute, db,
+                                                         monkeypatch):
+    def broker_gone(context, request_spec, filter_properties):
+        raise OSError("broker gone")
+
+    monkeypatch.setattr(compute.scheduler_rpcapi, "run_instance",
+                        broker_gone)
+    monkeypatch.setattr(compute.driver, "spawn",
+                        lambda context, instance: 1 / 0)
+    instance = _sent_here(db)
+    compute.build_and_run_instance(CTXT, instance.uuid, {}, _retry("node1"))
+    row = db.instance_get(instance.uuid)
+    assert (row.vm_state, row.task_state) == (vm_states.ERROR, None)
+    assert "could not be sent back to the schedulers: broker gone" in (
+        db.instance_fault_get_latest(instance.uuid).message)

@@ -332,10 +332,10 @@ def test_boots_stalled_longer_than_the_timeout_end_in_error(db, config,
         _backdate(db, row.uuid, 120)
     manager._fail_stuck_builds(CTXT)
 
-    for row in (waiting, spawning):
+    for row, host in ((waiting, None), (spawning, "node1")):
         failed = db.instance_get(row.uuid)
         assert (failed.vm_state, failed.task_state, failed.host) == (
-            vm_states.ERROR, None, None)
+            vm_states.ERROR, None, host)
     assert "Build timed out: in task scheduling waiting for a host" in (
         db.instance_fault_get_latest(waiting.uuid).message)
     fault = db.instance_fault_get_latest(spawning.uuid)
@@ -363,3 +363,54 @@ def test_a_stalled_boot_that_moves_on_meanwhile_is_left_alone(db, config,
                                     "host": stalled.host,
                                     "updated_at": stalled.updated_at})
     assert db.instance_get(row.uuid).vm_state == vm_states.ACTIVE
+
+
+def test_a_cast_that_fails_errs_that_instance_and_the_rest_go_on(
+        db, scheduler, monkeypatch):
+    _compute_host(db, "node1")
+    request = _boot_request(db, count=3)
+    recorder = scheduler.compute_rpcapi
+    record = recorder.build_and_run_instance
+    first = request["instance_uuids"][0]
+
+    def build(context, host, uuid, request_spec, filter_properties):
+        if uuid == first:
+            raise exception.ServiceTooOld(message="node1 is too old")
+        record(context, host, uuid, request_spec, filter_properties)
+
+    monkeypatch.setattr(scheduler.compute_rpcapi, "build_and_run_instance",
+                        build)
+    scheduler.schedule_run_instance(CTXT, request, {})
+    row = db.instance_get(first)
+    assert (row.vm_state, row.host) == (vm_states.ERROR, None)
+    assert "Could not be sent to node1: node1 is too old" in (
+        db.instance_fault_get_latest(first).message)
+    assert [uuid for _, uuid, _ in recorder.sent] == request[
+        "instance_uuids"][1:]
+    # What the failed one consumed was given back.
+    [state] = scheduler.host_manager.get_all_host_states()
+    assert state.used["memory_mb"] == 2 * TINY["memory_mb"]
+
+
+def test_when_the_hosts_run_out_before_the_attempts_the_error_is_kept(
+        db, scheduler):
+    _compute_host(db, "node1")
+    request = _boot_request(db)
+    [uuid] = request["instance_uuids"]
+    scheduler.schedule_run_instance(CTXT, request, {"retry": {
+        "num_attempts": 1, "hosts": ["node1"], "exc": "disk on fire"}})
+    fault = db.instance_fault_get_latest(uuid).message
+    assert fault.startswith("No valid host was found. ")
+    assert "RetryFilter" in fault
+    assert "Tried node1; the last error: disk on fire" in fault
+
+
+def test_a_sighup_keeps_one_lock_for_every_decision(db, config, clock):
+    config.config(transport_url=None)
+    manager = scheduler_manager.SchedulerManager(host="sched", db=db,
+                                                 clock=clock)
+    before = manager.driver
+    manager.reset()
+    assert manager.driver is not before
+    assert manager.driver.host_manager.deciding is (
+        before.host_manager.deciding)
