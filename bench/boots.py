@@ -902,18 +902,10 @@ def measure_decisions(report, run, postgresql):
         results["SQLite"] = _decide("sqlite:///%s" % os.path.join(
             top, "decide.sqlite"))
     if postgresql:
-        database = "novalite_bench_boots_%s_decide" % run
-        admin = sa.create_engine(fanin.PG_ADMIN % "postgres",
-                                 isolation_level="AUTOCOMMIT")
-        try:
-            with admin.connect() as connection:
-                connection.execute(sa.text("CREATE DATABASE %s" % database))
-            results["PostgreSQL"] = _decide(fanin.PG_ADMIN % database)
-        finally:
-            with admin.connect() as connection:
-                connection.execute(sa.text(
-                    "DROP DATABASE IF EXISTS %s WITH (FORCE)" % database))
-            admin.dispose()
+        results["PostgreSQL"] = _decide_on_postgresql(run, "pg8000")
+        if _has_psycopg2():
+            results["PostgreSQL, psycopg2"] = _decide_on_postgresql(
+                run, "psycopg2")
     rows = []
     for backend, result in results.items():
         if "error" in result:
@@ -932,6 +924,33 @@ def measure_decisions(report, run, postgresql):
             _report_decisions(report, backend, result)
     report.add("")
     return results
+
+
+def _decide_on_postgresql(run, driver):
+    """``_decide`` on a database of its own, reached through ``driver``."""
+    database = "novalite_bench_boots_%s_decide_%s" % (run, driver)
+    admin = sa.create_engine(fanin.PG_ADMIN % "postgres",
+                             isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            connection.execute(sa.text("CREATE DATABASE %s" % database))
+        return _decide((fanin.PG_ADMIN % database).replace(
+            "+pg8000", "+" + driver))
+    finally:
+        with admin.connect() as connection:
+            connection.execute(sa.text(
+                "DROP DATABASE IF EXISTS %s WITH (FORCE)" % database))
+        admin.dispose()
+
+
+def _has_psycopg2():
+    """psycopg2 decodes rows in C: beside pg8000 (pure Python, the
+    product's driver) it shows how much of a decision is the driver's."""
+    try:
+        import psycopg2  # noqa: F401
+    except ImportError:
+        return False
+    return True
 
 
 def _decide(url):

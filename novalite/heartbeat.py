@@ -52,7 +52,11 @@ def is_up(service, service_down_time, now=None):
     step backwards on the database server does not show every service
     down.
     """
-    beat = last_heartbeat(service)
+    return beat_is_recent(last_heartbeat(service), service_down_time, now)
+
+
+def beat_is_recent(beat, service_down_time, now=None):
+    """``is_up`` for a heartbeat time (None: never)."""
     if beat is None:
         return False
     now = now if now is not None else models.utcnow()

@@ -31,19 +31,18 @@ DISK = Resource("root_gb", "disk_allocation_ratio", "disk", " GiB",
 ALL = (RAM, CORES, DISK)
 
 
-def room(conf, resource, total, used):
-    """What is left of ``resource`` on a host of ``total`` that has
-    ``used``, overcommitted by the resource's allocation ratio."""
-    return total * conf[resource.ratio_option] - used
+def ratio(conf, resource):
+    """How far ``resource`` may be overcommitted, by the configuration."""
+    return conf[resource.ratio_option]
 
 
-def shortfall(conf, resource, total, used, requested):
-    """Why ``requested`` does not fit, in a few words, or None if it does.
-    """
-    left = room(conf, resource, total, used)
+def shortfall(resource, allocation_ratio, total, used, requested):
+    """Why ``requested`` does not fit in what is left of ``resource`` on a
+    host of ``total`` that has ``used``, overcommitted by
+    ``allocation_ratio``, in a few words; or None if it fits."""
+    left = total * allocation_ratio - used
     if requested <= left:
         return None
     return ("%s: %d%s asked, %g%s left of %d%s x %g" % (
         resource.title, requested, resource.unit, max(left, 0),
-        resource.unit, total, resource.unit,
-        conf[resource.ratio_option]))
+        resource.unit, total, resource.unit, allocation_ratio))

@@ -79,7 +79,7 @@ class ResourceTracker:
             problems = [
                 problem for problem in (
                     resources.shortfall(
-                        self.conf, resource,
+                        resource, resources.ratio(self.conf, resource),
                         self._totals[resource.total_column],
                         used[resource.key], getattr(instance, resource.key))
                     for resource in resources.ALL)

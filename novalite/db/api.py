@@ -482,6 +482,32 @@ class Database:
         return self._all(sa.select(nodes).where(nodes.c.deleted == 0)
                          .order_by(nodes.c.host))
 
+    def compute_hosts_for_scheduling(self, binary):
+        """Every live compute node joined with its live ``binary`` service,
+        by host: only the columns a scheduling decision reads (it runs at
+        every decision, over every host): ``audited_at`` is when the node
+        row was last written, ``last_heartbeat`` when the service last
+        beat, None if the node has no service row. (Each time column costs
+        a parse per row in a pure-Python driver such as pg8000: two, not
+        four.)"""
+        nodes, services = models.compute_nodes, models.services
+        columns = [nodes.c[name] for name in (
+            "host", "vcpus", "vcpus_used", "memory_mb", "memory_mb_used",
+            "local_gb", "local_gb_used", "running_vms",
+            "availability_zone")]
+        columns += [
+            sa.func.coalesce(nodes.c.updated_at,
+                             nodes.c.created_at).label("audited_at"),
+            sa.func.coalesce(services.c.updated_at,
+                             services.c.created_at).label("last_heartbeat"),
+            services.c.disabled, services.c.disabled_reason]
+        return self._all(
+            sa.select(*columns).select_from(nodes.outerjoin(
+                services, sa.and_(services.c.host == nodes.c.host,
+                                  services.c.binary == binary,
+                                  services.c.deleted == 0)))
+            .where(nodes.c.deleted == 0).order_by(nodes.c.host))
+
     def compute_node_save(self, host, **values):
         """Create or update the one live row of ``host``."""
         nodes = models.compute_nodes

@@ -66,11 +66,12 @@ class HostState:
         self._placed = []
 
     def update_from_compute_node(self, node):
-        """Take the host's resources from its ``compute_nodes`` row, if it
-        is newer than the one already taken, plus what this scheduler
-        placed here after the host wrote it (the host counts an instance
-        from the moment it is given to it, claimed or not)."""
-        audited_at = node.updated_at or node.created_at
+        """Take the host's resources from its ``compute_nodes`` row (as
+        ``compute_hosts_for_scheduling`` reads it), if it is newer than the
+        one already taken, plus what this scheduler placed here after the
+        host wrote it (the host counts an instance from the moment it is
+        given to it, claimed or not)."""
+        audited_at = node.audited_at
         if audited_at == self.audited_at and self.total:
             return
         self.audited_at = audited_at
@@ -86,10 +87,13 @@ class HostState:
         self.running_vms = (node.running_vms or 0) + len(self._placed)
         self.availability_zone = node.availability_zone
 
-    def update_service(self, service, service_down_time, now):
-        self.up = heartbeat.is_up(service, service_down_time, now)
-        self.disabled = bool(service.disabled)
-        self.disabled_reason = service.disabled_reason
+    def update_service(self, row, service_down_time, now):
+        """Liveness and status from the service columns of
+        ``compute_hosts_for_scheduling``."""
+        self.up = heartbeat.beat_is_recent(row.last_heartbeat,
+                                           service_down_time, now)
+        self.disabled = bool(row.disabled)
+        self.disabled_reason = row.disabled_reason
 
     def consume_from_instance(self, instance_properties):
         """Count an instance this scheduler just placed here, so that the
@@ -231,25 +235,27 @@ class HostManager:
         """A HostState per compute host with an audit and a service row,
         sorted by host; a host with only one of the two is skipped, as
         nova does, and said at DEBUG."""
-        services = {row.host: row for row in self.db.service_get_all()
-                    if row.binary == _COMPUTE_BINARY}
         now = models.utcnow()
+        now_seconds = self._clock.time()
+        service_name = self.service_name
+        down_time = self.conf.service_down_time
         states = {}
-        for node in self.db.compute_node_get_all():
-            service = services.get(node.host)
-            if service is None:
+        for row in self.db.compute_hosts_for_scheduling(_COMPUTE_BINARY):
+            if row.last_heartbeat is None:
                 LOG.debug("Compute node %s has no service row; skipped",
-                          node.host)
+                          row.host)
                 continue
-            state = self.host_state_map.get(node.host) or HostState(
-                node.host)
-            state.update_from_compute_node(node)
-            state.update_service(service, self.conf.service_down_time, now)
-            published = self.service_states.get(node.host, {}).get(
-                self.service_name)
-            state.capabilities = (published["capabilities"] if published
-                                  else None)
-            state.capabilities_age = self.capabilities_age(node.host)
-            states[node.host] = state
+            state = self.host_state_map.get(row.host) or HostState(row.host)
+            state.update_from_compute_node(row)
+            state.update_service(row, down_time, now)
+            published = self.service_states.get(row.host, {}).get(
+                service_name)
+            if published:
+                state.capabilities = published["capabilities"]
+                state.capabilities_age = max(
+                    0.0, now_seconds - published["timestamp"])
+            else:
+                state.capabilities = state.capabilities_age = None
+            states[row.host] = state
         self.host_state_map = states
-        return sorted(states.values(), key=lambda state: state.host)
+        return list(states.values())

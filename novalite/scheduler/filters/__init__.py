@@ -46,16 +46,21 @@ class ComputeFilter(BaseHostFilter):
 
 class _ResourceFilter(BaseHostFilter):
     """The instance fits in what is left of ``resource``, overcommitted
-    by its allocation ratio (``novalite.resources``)."""
+    by its allocation ratio (``novalite.resources``), read when the filter
+    is made (at start-up and SIGHUP): it runs for every host."""
 
     resource = None
 
+    def __init__(self, conf):
+        super().__init__(conf)
+        self.allocation_ratio = resources.ratio(conf, self.resource)
+
     def host_passes(self, host_state, filter_properties):
-        requested = filter_properties["instance_properties"][
-            self.resource.key]
+        key = self.resource.key
+        requested = filter_properties["instance_properties"][key]
         return resources.shortfall(
-            self.conf, self.resource, host_state.total[self.resource.key],
-            host_state.used[self.resource.key], requested) is None
+            self.resource, self.allocation_ratio, host_state.total[key],
+            host_state.used[key], requested) is None
 
 
 class RamFilter(_ResourceFilter):
