@@ -12,7 +12,7 @@
 
 """python -m bench: every scenario, novalite beside its peers, one run.
 
-  python -m bench              the scenarios below (about 15 minutes);
+  python -m bench              the scenarios below (about 20 minutes);
                                writes bench/results/latest.md and the plots
   python -m bench NAME ...     only those, printed (latest.md is kept)
   python -m bench soak         the ten-minute soak (not in the default run)
