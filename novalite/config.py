@@ -27,6 +27,7 @@ that cannot be listed.
 """
 
 import argparse
+import contextlib
 import glob
 import math
 import os
@@ -70,6 +71,43 @@ def register_options(conf):
         novalite_conf.register_all(conf)
     if "debug" not in conf:
         logging.register_options(conf)
+    quiet_libraries()
+
+
+#: Loggers kept at WARNING unless the operator asks: alembic says a line
+#: per plugin and per step at every first start; ``novalite-manage db
+#: sync`` lets its steps through (``db_sync_logging``).
+QUIET_LOGGERS = ("alembic",)
+
+
+def quiet_libraries():
+    levels = logging.get_default_log_levels()
+    wanted = ["%s=WARN" % name for name in QUIET_LOGGERS
+              if not any(level.startswith(name + "=") for level in levels)]
+    if wanted:
+        logging.set_defaults(default_log_levels=levels + wanted)
+
+
+def db_sync_logging():
+    """Let alembic say each step of a ``db sync`` the operator asked for."""
+    import logging as std_logging
+
+    std_logging.getLogger("alembic.runtime.migration").setLevel(
+        std_logging.INFO)
+
+@contextlib.contextmanager
+def _no_abbreviations():
+    """Make argparse take no prefix of an option for the option while
+    oslo.config parses: ``--config-fil`` is a usage error, not
+    ``--config-file``, so a typo never silently means something else.
+    oslo.config builds its parsers itself (no ``allow_abbrev``), so
+    argparse's prefix lookup is turned off for the call."""
+    original = argparse.ArgumentParser._get_option_tuples
+    argparse.ArgumentParser._get_option_tuples = lambda self, option: []
+    try:
+        yield
+    finally:
+        argparse.ArgumentParser._get_option_tuples = original
 
 
 def parse_args(argv, conf=CONF, default_config_files=None):
@@ -93,10 +131,11 @@ def parse_args(argv, conf=CONF, default_config_files=None):
         check_files(_files_named_by(argv[1:], default_config_files,
                                     default_config_dirs), conf)
     try:
-        conf(argv[1:], project="novalite", prog=prog,
-             version=version.version_info.version_string(),
-             default_config_files=default_config_files,
-             default_config_dirs=default_config_dirs)
+        with _no_abbreviations():
+            conf(argv[1:], project="novalite", prog=prog,
+                 version=version.version_info.version_string(),
+                 default_config_files=default_config_files,
+                 default_config_dirs=default_config_dirs)
     except cfg.ConfigFilesNotFoundError as exc:
         raise ConfigError(", ".join(exc.config_files),
                           "config file not found")
@@ -111,7 +150,7 @@ def parse_args(argv, conf=CONF, default_config_files=None):
 def _files_named_by(args, default_config_files, default_config_dirs=()):
     """The files oslo.config will read for ``args``, in its order: the
     same list ``config_files()`` gives once it has read them."""
-    parser = argparse.ArgumentParser(add_help=False)
+    parser = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
     parser.add_argument("--config-file", action="append")
     parser.add_argument("--config-dir", action="append")
     known, _ = parser.parse_known_args(args)
@@ -146,6 +185,21 @@ def config_dir_files(directory):
 
 def _strerror(exc):
     return (exc.strerror or str(exc)).lower()
+
+
+def say_where(conf):
+    """One line at start-up: the configuration files read and where the
+    state lives, so that a daemon started with no --config-file (as root:
+    /var/lib/novalite) does not choose its places silently."""
+    state = os.path.abspath(os.path.expanduser(conf.state_path))
+    files = config_files(conf)
+    if files:
+        LOG.info("Configuration read from %s; state in %s",
+                 ", ".join(files), state)
+    else:
+        LOG.warning("No configuration file read (none given with "
+                    "--config-file, none found in the default places): "
+                    "every option has its default; state in %s", state)
 
 
 def config_files(conf):

@@ -139,14 +139,19 @@ class Launcher:
         """Re-read the configuration; keep the running one if it is bad."""
         systemd.reloading()
         LOG.info("Caught SIGHUP, reloading the configuration")
+        problem = None
         try:
             self.service.reset()
         except config.ConfigError as exc:
-            LOG.error("Configuration not reloaded, the previous one stays "
-                      "in force: %s", exc)
+            problem = exc
         except Exception:
             LOG.exception("Reload failed; the previous configuration stays "
                           "in force")
+        if problem is not None:
+            # Said outside the except block: oslo.log would add the
+            # exception's text again to an ERROR logged inside one.
+            LOG.error("Configuration not reloaded, the previous one stays "
+                      "in force: %s", problem)
         systemd.ready()
 
 

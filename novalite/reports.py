@@ -17,7 +17,7 @@ table of every periodic task with its schedule and record.
 """
 
 import functools
-import os
+import posix
 import sys
 
 from oslo_log import log as logging
@@ -56,6 +56,14 @@ def task_rows(periodic_runner):
     } for view in periodic_runner.views()]
 
 
+def task_table(rows):
+    """The Periodic Tasks section: one aligned line per task."""
+    return "\n".join(render.table(
+        [title for title, _ in _COLUMNS],
+        [[str(row[key]) for _, key in _COLUMNS] for row in rows],
+        separator=" | ")) + "\n"
+
+
 def register(periodic_runner):
     """Add a service's periodic-task section to every report."""
     _runners.append(periodic_runner)
@@ -70,14 +78,11 @@ def write(service_name, log_dir=None):
     """
     from oslo_reports import guru_meditation_report as gmr
     from oslo_reports.models import with_default_views
-    from oslo_reports.views.text import generic as text_views
 
     def section(periodic_runner):
         return lambda: with_default_views.ModelWithDefaultViews(
             {"tasks": task_rows(periodic_runner)},
-            text_view=text_views.TableView(
-                [title for title, _ in _COLUMNS],
-                [key for _, key in _COLUMNS], "tasks"))
+            text_view=lambda model: task_table(model["tasks"]))
 
     class Report(gmr.TextGuruMeditation):
         persistent_sections = [("Periodic Tasks", section(periodic_runner))
@@ -115,7 +120,7 @@ class _StderrWriter:
         try:
             view = memoryview(data)
             while view:
-                view = view[os.write(sys.stderr.fileno(), view):]
+                view = view[posix.write(sys.stderr.fileno(), view):]
         except OSError:
             # stderr is closed or gone: there is nowhere to say so.
             return

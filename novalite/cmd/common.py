@@ -145,6 +145,7 @@ def run_service(binary, topic_option):
     keep_files_private()
     config.parse_args(sys.argv)
     logging.setup(config.CONF, "novalite")
+    config.say_where(config.CONF)
     config.warn_about_exposed_password(config.CONF)
     server = service.Service.create(binary=binary,
                                     topic=config.CONF[topic_option])

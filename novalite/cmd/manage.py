@@ -103,14 +103,12 @@ def print_table(columns, rows, output_format):
         print(json.dumps([{key: row[key] for key, _ in columns}
                           for row in rows], default=str, indent=2))
         return
-    cells = [[title for _, title in columns]] + [
-        [_format_value(row[key]) for key, _ in columns] for row in rows]
-    widths = [max(len(line[i]) for line in cells)
-              for i in range(len(columns))]
-    for line in cells:
-        print("  ".join(cell.ljust(width)
-                        for cell, width in zip(line, widths,
-                                               strict=True)).rstrip())
+    lines = render.table([title for _, title in columns],
+                         [[_format_value(row[key]) for key, _ in columns]
+                          for row in rows])
+    del lines[1]
+    for line in lines:
+        print(line)
 
 
 def open_database():
@@ -133,6 +131,7 @@ class DbCommands:
 
     def sync(self, version="head"):
         """Upgrade the schema to the newest version (or to --version)."""
+        config.db_sync_logging()
         engine = db_api.create_engine(db_api.connection_url(CONF))
         migration.db_sync(engine, version)
         print("Database schema is at version %s"
@@ -155,7 +154,7 @@ class ServiceCommands:
 
     COLUMNS = [("host", "Host"), ("binary", "Binary"), ("topic", "Topic"),
                ("status", "Status"), ("state", "State"),
-               ("last_heartbeat", "Last heartbeat"),
+               ("last_heartbeat", "Last heartbeat (UTC)"),
                ("rpc_version", "RPC API"),
                ("disabled_reason", "Disabled reason")]
 
@@ -180,6 +179,7 @@ class ServiceCommands:
         self._set(host, binary, disabled=True, disabled_reason=reason)
 
     def enable(self, host, binary="novalite-compute"):
+        """Let the scheduler choose this service again."""
         self._set(host, binary, disabled=False, disabled_reason=None)
 
     def _set(self, host, binary, **values):
@@ -204,7 +204,7 @@ class HostCommands:
         ("host", "Host"), ("vcpus_used", "vCPUs used"), ("vcpus", "vCPUs"),
         ("memory_mb_used", "RAM used MiB"), ("memory_mb", "RAM MiB"),
         ("local_gb_used", "Disk used GiB"), ("local_gb", "Disk GiB"),
-        ("running_vms", "Running VMs"), ("updated_at", "Audited")]
+        ("running_vms", "Running VMs"), ("updated_at", "Audited (UTC)")]
 
     def list(self, format="table"):
         """Each host: up or down, free resources, and how old the
@@ -224,6 +224,7 @@ class HostCommands:
         print_table(self.COLUMNS, rows, format)
 
     def show(self, host, format="table"):
+        """One host's last audit: totals, usage, hypervisor."""
         node = open_database().compute_node_get(host)
         if node is None:
             raise CommandError("no compute node for host %s" % host)
@@ -339,13 +340,16 @@ class InstanceCommands:
         ("power_state", "Power state"), ("flavor", "Flavor"),
         ("vcpus", "vCPUs"), ("memory_mb", "RAM MiB"),
         ("root_gb", "Disk GiB"), ("image_ref", "Image"),
-        ("created_at", "Created"), ("launched_at", "Launched"),
+        ("created_at", "Created (UTC)"), ("launched_at", "Launched (UTC)"),
         ("fault", "Fault"), ("fault_host", "Fault host"),
-        ("fault_at", "Fault time")]
+        ("fault_at", "Fault time (UTC)")]
 
     def list(self, host=None, format="table"):
         """Every instance, or those of one host."""
         db = open_database()
+        if host and not any(row.host == host
+                            for row in db.service_get_all()):
+            raise CommandError("no service on host %s" % host)
         instances = (db.instance_get_all_by_host(host) if host
                      else db.instance_get_all())
         rows = []
@@ -555,10 +559,13 @@ class TaskCommands:
     COLUMNS = [("host", "Host"), ("binary", "Binary"), ("task", "Task"),
                ("schedule", "Schedule"), ("runs", "Runs"),
                ("failures", "Failures"), ("timeouts", "Timeouts"),
-               ("last_start", "Last run"), ("last_duration", "Duration s"),
-               ("next_due", "Next due"), ("last_error", "Last error")]
+               ("last_start", "Last run (UTC)"),
+               ("last_duration", "Duration s"),
+               ("next_due", "Next due (UTC)"), ("last_error", "Last error")]
 
     def list(self, host=None, format="table"):
+        """Every periodic task of every service (or of one host): its
+        schedule, runs, failures, timeouts and last error."""
         rows = [dict(row._mapping)
                 for row in open_database().task_stats_get_all(host)]
         if host and not rows:

@@ -58,3 +58,19 @@ def timestamp(when):
     if when is None:
         return "-"
     return when.strftime("%Y-%m-%d %H:%M:%S")
+
+
+def table(headers, rows, separator="  "):
+    """``headers`` and ``rows`` (lists of str) as lines of aligned
+    columns, each as wide as its widest cell, the header underlined: for
+    people, in novalite-manage and in the Guru Meditation report."""
+    widths = [max([len(header)] + [len(row[i]) for row in rows])
+              for i, header in enumerate(headers)]
+
+    def line(cells):
+        return separator.join(cell.ljust(width) for cell, width in
+                              zip(cells, widths, strict=True)).rstrip()
+
+    rule = separator.replace(" ", "-").replace("|", "+").join(
+        "-" * width for width in widths)
+    return [line(headers), rule] + [line(row) for row in rows]

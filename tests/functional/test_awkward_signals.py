@@ -274,3 +274,44 @@ def test_a_lost_sqlite_file_is_reopened_loudly(tmp_path, state_path,
         time.sleep(0.2)
     assert nodes == [("probe-host",)]
     assert compute.process.poll() is None
+
+
+def _read_until(stream, text, timeout=20):
+    deadline = time.monotonic() + timeout
+    for line in stream:
+        if text in line:
+            return
+        assert time.monotonic() < deadline, "never said %r" % text
+    raise AssertionError("output ended before %r" % text)
+
+
+@pytest.mark.parametrize("when", ["during start-up", "once ready"])
+def test_a_stop_signal_with_the_log_reader_gone_still_exits(
+        tmp_path, state_path, processes, when):
+    """The pipe the daemon logs to is closed (a `| head` that ended, a
+    log collector that died): SIGTERM still ends the process, it does not
+    spin on the broken pipe (eventlet retries EPIPE for ever)."""
+    silent = _SilentServer()
+    ini = tmp_path / "compute.conf"
+    text = daemon_module.base_ini(state_path)
+    if when == "during start-up":
+        text += ("[database]\nconnection = postgresql+pg8000://postgres@"
+                 "127.0.0.1:%d/never\n" % silent.port)
+    ini.write_text(text)
+    try:
+        process = processes(
+            daemon_module.command() + ["--config-file", str(ini)],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            env=daemon_module.environment(), cwd=str(tmp_path))
+        _read_until(process.stdout, "Starting compute node"
+                    if when == "during start-up" else "is ready")
+        if when == "during start-up":
+            deadline = time.monotonic() + 10
+            while not silent.accepted:
+                assert time.monotonic() < deadline, "never connected"
+                time.sleep(0.05)
+        process.stdout.close()
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(15) == 0
+    finally:
+        silent.close()

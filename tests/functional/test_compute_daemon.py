@@ -139,8 +139,9 @@ def test_sighup_with_a_bad_file_keeps_the_running_configuration(
                       "[periodic_task:fast]\nspacing = soon\n")
     compute.signal(signal.SIGHUP)
     line = compute.wait_for("Configuration not reloaded")
-    assert "[periodic_task:fast] spacing: invalid value 'soon'" in (
-        compute.lines[line])
+    said = compute.lines[line]
+    assert "[periodic_task:fast] spacing: invalid value 'soon'" in said
+    assert said.count("invalid value 'soon'") == 1, said
     mark = len(compute.lines)
     compute.wait_for("Running periodic task ProbeManager.fast", start=mark)
     assert compute.process.poll() is None
@@ -246,3 +247,16 @@ def test_log_file_and_quiet_start(tmp_path, state_path, daemons):
     assert compute.wait() == 0
     assert not any("Eventlet is deprecated" in line
                    for line in compute.lines)
+
+
+def test_the_first_start_says_where_and_keeps_alembic_quiet(
+        tmp_path, state_path, daemons):
+    compute = daemons(tmp_path, daemon_module.base_ini(state_path,
+                                                       debug="false"))
+    compute.wait_for("is ready")
+    where = compute.lines[compute.wait_for("Configuration read from")]
+    assert str(compute.ini) in where
+    assert "state in %s" % state_path in where
+    assert compute.matching("Upgrading the database schema")
+    assert not compute.matching("alembic")
+

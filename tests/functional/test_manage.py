@@ -93,6 +93,13 @@ def test_manage_shows_a_running_compute_host(tmp_path, state_path,
         <= logged
     table = manage(ini, "task", "list")
     assert re.search(r"update_available_resource +every 0.3 s", table.stdout)
+    header = table.stdout.splitlines()[0]
+    assert "Last run (UTC)" in header and "Next due (UTC)" in header
+    assert "Last heartbeat (UTC)" in manage(ini, "service",
+                                            "list").stdout.splitlines()[0]
+    abbreviated = manage(ini, "task", "list", "--hos", "probe-host")
+    assert abbreviated.returncode == 2
+    assert "unrecognized arguments: --hos" in abbreviated.stderr
 
     assert manage(ini, "service", "disable", "--host", "probe-host",
                   "--reason", "maintenance").returncode == 0
@@ -120,7 +127,9 @@ def test_manage_errors_are_one_line_and_non_zero(tmp_path, state_path):
             (("service", "disable", "--host", "nowhere"),
              "no service novalite-compute on host nowhere"),
             (("task", "list", "--host", "nowhere"),
-             "no periodic task statistics for host nowhere")):
+             "no periodic task statistics for host nowhere"),
+            (("instance", "list", "--host", "nowhere"),
+             "no service on host nowhere")):
         result = manage(ini, *args)
         assert result.returncode == 1, args
         assert result.stderr.strip().endswith(message)

@@ -23,6 +23,8 @@ import pytest
 from tests.functional import daemon as daemon_module
 
 PROGRAMS = ("novalite-compute", "novalite-scheduler")
+#: Where the README installs novalite for the units.
+VENV = "/opt/novalite"
 ANALYZE = shutil.which("systemd-analyze")
 needs_analyze = pytest.mark.skipif(ANALYZE is None,
                                    reason="systemd-analyze is not installed")
@@ -47,15 +49,18 @@ def installed_unit(tmp_path, program):
     if not os.path.exists(launcher):
         launcher = os.path.join(daemon_module.REPO, "bin", program)
     path = tmp_path / ("%s.service" % program)
-    path.write_text(unit_text(program).replace("/usr/bin/%s" % program,
-                                               launcher))
+    path.write_text(unit_text(program).replace(
+        "%s/bin/%s" % (VENV, program), launcher))
     return str(path)
 
 
 def test_unit_has_what_operators_rely_on(program):
     text = unit_text(program)
-    assert ("ExecStart=/usr/bin/%s --config-file /etc/novalite/%s.conf"
-            % (program, program.rpartition("-")[2])) in text.splitlines()
+    assert ("ExecStart=%s/bin/%s --config-file /etc/novalite/%s.conf"
+            % (VENV, program, program.rpartition("-")[2])
+            ) in text.splitlines()
+    assert ("Documentation=file:/usr/share/doc/novalite/operations.md"
+            in text.splitlines())
     for line in ("Type=notify", "ExecReload=/bin/kill -HUP $MAINPID",
                  "Restart=on-failure", "RestartPreventExitStatus=78 65",
                  "User=novalite", "StateDirectory=novalite",
@@ -81,3 +86,19 @@ def test_systemd_analyze_security_rates_it_2_or_lower(installed_unit):
                       result.stdout + result.stderr)
     assert match, result.stdout + result.stderr
     assert float(match.group(1)) <= 2.0
+
+
+def test_the_readme_installs_what_the_unit_runs():
+    """The README's systemd steps put the program where ExecStart looks,
+    the docs where Documentation= points, and the config where
+    --config-file reads it."""
+    with open(os.path.join(daemon_module.REPO, "README.md")) as readme:
+        text = readme.read()
+    steps = text[text.index("## systemd"):text.index("## Many hosts")]
+    assert "python3 -m venv %s && %s/bin/pip install ." % (VENV, VENV) in (
+        steps)
+    assert "-t /usr/share/doc/novalite README.md docs/*.md" in steps
+    assert os.path.exists(os.path.join(daemon_module.REPO, "docs",
+                                       "operations.md"))
+    assert "/etc/novalite/compute.conf" in steps
+    assert "/usr/bin/" not in steps

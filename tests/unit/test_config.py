@@ -12,6 +12,7 @@
 
 """Start-up checks of the configuration: one line per problem."""
 
+import logging
 import textwrap
 
 from oslo_config import cfg
@@ -564,3 +565,37 @@ def test_manage_refuses_bad_host_arguments(host, problem):
     assert str(caught.value).isprintable()
     manage.check_host_arguments({"host": "compute-1", "binary": "x"})
     manage.check_host_arguments({"host": None})
+
+
+def test_every_manage_command_says_what_it_does():
+    from novalite.cmd import manage
+
+    for category, (command_class, actions) in manage.CATEGORIES.items():
+        assert (command_class.__doc__ or "").strip(), category
+        for action in actions:
+            assert (getattr(command_class, action).__doc__ or "").strip(), (
+                category, action)
+
+
+def test_an_abbreviated_option_is_not_taken_for_the_option(tmp_path):
+    ini = tmp_path / "novalite.conf"
+    ini.write_text("[DEFAULT]\n")
+    conf = cfg.ConfigOpts()
+    with pytest.raises(SystemExit) as exited:
+        config.parse_args(["novalite-compute", "--config-fil", str(ini)],
+                          conf=conf, default_config_files=[])
+    assert exited.value.code == 2
+
+
+def test_no_config_file_read_is_a_warning_that_says_where_state_goes(
+        tmp_path, caplog):
+    caplog.set_level(logging.INFO, logger="novalite")
+    conf = cfg.ConfigOpts()
+    config.parse_args(["novalite-compute"], conf=conf,
+                      default_config_files=[])
+    conf.set_override("state_path", str(tmp_path / "state"))
+    config.say_where(conf)
+    [record] = [r for r in caplog.records if r.name == "novalite.config"]
+    assert record.levelno == logging.WARNING
+    assert "No configuration file read" in record.getMessage()
+    assert record.getMessage().endswith("state in %s" % (tmp_path / "state"))
