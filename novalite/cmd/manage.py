@@ -16,6 +16,8 @@
     novalite-manage [--config-file FILE] service list [--format json]
     novalite-manage [--config-file FILE] service disable|enable --host H
                                                 [--binary B] [--reason R]
+    novalite-manage [--config-file FILE] service delete --host H [--binary B]
+    novalite-manage [--config-file FILE] service purge
     novalite-manage [--config-file FILE] host list | host show HOST
     novalite-manage [--config-file FILE] instance list [--host H]
     novalite-manage [--config-file FILE] instance boot NAME --flavor F
@@ -181,6 +183,36 @@ class ServiceCommands:
     def enable(self, host, binary="novalite-compute"):
         """Let the scheduler choose this service again."""
         self._set(host, binary, disabled=False, disabled_reason=None)
+
+    def delete(self, host, binary="novalite-compute"):
+        """Remove a service that is gone for good: its row, its compute
+        node, and what it published. Refused while it is up, or while
+        instances are on its host."""
+        db = open_database()
+        service = db.service_get_by_host_and_binary(host, binary)
+        if service is None:
+            raise CommandError("no service %s on host %s" % (binary, host))
+        if heartbeat.is_up(service, CONF.service_down_time):
+            raise CommandError(
+                "%s on %s is up (last heartbeat %s UTC): stop it first"
+                % (binary, host,
+                   render.timestamp(heartbeat.last_heartbeat(service))))
+        if binary == "novalite-compute":
+            instances = db.instance_get_all_by_host(host)
+            if instances:
+                raise CommandError(
+                    "host %s still has %d instances: delete them first"
+                    % (host, len(instances)))
+        db.service_delete_everywhere(service)
+        print("%s on %s deleted, with its compute node and what it "
+              "published" % (escaped(binary), host))
+
+    def purge(self):
+        """Delete the capabilities and task statistics left by services
+        that are gone."""
+        published, recorded = open_database().purge_orphans()
+        print("Purged %d capability rows and %d task statistics rows of "
+              "services that are gone" % (published, recorded))
 
     def _set(self, host, binary, **values):
         db = open_database()
@@ -591,6 +623,8 @@ CATEGORIES = {
         "disable": [(("--host",), {"required": True}), _BINARY,
                     (("--reason",), {"help": "why, for other operators"})],
         "enable": [(("--host",), {"required": True}), _BINARY],
+        "delete": [(("--host",), {"required": True}), _BINARY],
+        "purge": [],
     }),
     "host": (HostCommands, {
         "list": [_FORMAT],

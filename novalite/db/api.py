@@ -470,6 +470,53 @@ class Database:
             .where(services.c.id == service_id, services.c.deleted == 0)
             .values(deleted=services.c.id, deleted_at=models.utcnow()))
 
+    def service_delete_everywhere(self, service):
+        """Remove a service that is gone for good, in one transaction: its
+        row (soft-deleted), its host's compute node if it is a compute,
+        and what it published (capabilities, task statistics)."""
+        services, nodes = models.services, models.compute_nodes
+        capabilities = models.service_capabilities
+        stats = models.periodic_task_stats
+        now = models.utcnow()
+        with self.engine.begin() as connection:
+            connection.execute(
+                sa.update(services)
+                .where(services.c.id == service.id, services.c.deleted == 0)
+                .values(deleted=services.c.id, deleted_at=now))
+            if service.binary == "novalite-compute":
+                connection.execute(
+                    sa.update(nodes)
+                    .where(nodes.c.host == service.host,
+                           nodes.c.deleted == 0)
+                    .values(deleted=nodes.c.id, deleted_at=now))
+            connection.execute(sa.delete(capabilities).where(
+                capabilities.c.host == service.host,
+                capabilities.c.service_name == service.topic))
+            connection.execute(sa.delete(stats).where(
+                stats.c.host == service.host,
+                stats.c.binary == service.binary))
+
+    def purge_orphans(self):
+        """Delete the capabilities and task statistics of services that
+        no longer have a live row (deleted, or their host renamed).
+
+        :returns: ``(capability rows, task statistics rows)`` deleted.
+        """
+        services = models.services
+        capabilities = models.service_capabilities
+        stats = models.periodic_task_stats
+        live = sa.select(services.c.id).where(services.c.deleted == 0)
+        with self.engine.begin() as connection:
+            published = connection.execute(
+                sa.delete(capabilities).where(~sa.exists(live.where(
+                    services.c.host == capabilities.c.host,
+                    services.c.topic == capabilities.c.service_name))))
+            recorded = connection.execute(
+                sa.delete(stats).where(~sa.exists(live.where(
+                    services.c.host == stats.c.host,
+                    services.c.binary == stats.c.binary))))
+        return published.rowcount, recorded.rowcount
+
     # compute nodes ----------------------------------------------------------
 
     def compute_node_get(self, host):

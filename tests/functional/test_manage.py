@@ -13,6 +13,7 @@
 """novalite-manage against a running novalite-compute."""
 
 import json
+import os
 import re
 import signal
 import subprocess
@@ -229,3 +230,40 @@ def test_flavors_are_nova_defaults_and_can_be_added_and_removed(
     # A deleted name can be used again.
     assert manage(ini, "flavor", "create", "c1.db", "--ram", "1024",
                   "--vcpus", "1", "--disk", "10").returncode == 0
+
+
+def test_a_service_gone_for_good_is_deleted_with_what_it_left(
+        tmp_path, state_path, daemons):
+    compute = start_compute(tmp_path, state_path, daemons)
+    ini = compute.ini
+    refused = manage(ini, "service", "delete", "--host", "probe-host")
+    assert refused.returncode == 1
+    assert "novalite-compute on probe-host is up" in refused.stderr
+    assert manage_json(ini, "task", "list", "--host", "probe-host")
+
+    compute.signal(signal.SIGTERM)
+    assert compute.wait() == 0
+    time.sleep(2.5)  # service_down_time = 2
+    database = db_api.Database(db_api.create_engine(
+        "sqlite:///%s" % os.path.join(state_path, "novalite.sqlite")))
+    try:
+        database.capabilities_save("compute", "ghost", {"vcpus": 1})
+        database.task_stats_save("ghost", "novalite-compute", [
+            {"task": "t", "schedule": "every 1 s", "runs": 1,
+             "failures": 0, "timeouts": 0, "last_start": None,
+             "last_duration": None, "next_due": None, "last_error": None}])
+        deleted = manage(ini, "service", "delete", "--host", "probe-host")
+        assert deleted.returncode == 0, deleted.stderr
+        assert manage_json(ini, "service", "list") == []
+        assert manage(ini, "host", "show", "probe-host").returncode == 1
+        assert database.capabilities_get("compute", "probe-host") is None
+        assert database.task_stats_get_all("probe-host") == []
+        # What a host that vanished without a delete left is purged.
+        purged = manage(ini, "service", "purge")
+        assert purged.returncode == 0, purged.stderr
+        assert "Purged 1 capability rows and 1 task statistics rows" in (
+            purged.stdout)
+        assert database.capabilities_get("compute", "ghost") is None
+        assert database.task_stats_get_all() == []
+    finally:
+        database.dispose()

@@ -442,3 +442,17 @@ def test_waiting_too_long_for_another_migration_is_unavailable(
     line = capsys.readouterr().err.strip()
     assert len(line.splitlines()) == 1
     assert "another process has been migrating" in line
+
+
+def test_purge_keeps_what_live_services_published(db):
+    db.service_get_or_create("alive", "novalite-compute", "compute")
+    for host in ("alive", "gone"):
+        db.capabilities_save("compute", host, {"vcpus": 1})
+        db.task_stats_save(host, "novalite-compute", [
+            {"task": "t", "schedule": "every 1 s", "runs": 1, "failures": 0,
+             "timeouts": 0, "last_start": None, "last_duration": None,
+             "next_due": None, "last_error": None}])
+    assert db.purge_orphans() == (1, 1)
+    assert db.capabilities_get("compute", "alive") == {"vcpus": 1}
+    assert [row.host for row in db.task_stats_get_all()] == ["alive"]
+    assert db.purge_orphans() == (0, 0)
