@@ -89,11 +89,15 @@ def quiet_libraries():
 
 
 def db_sync_logging():
-    """Let alembic say each step of a ``db sync`` the operator asked for."""
+    """Let alembic say each step of a ``db sync`` the operator asked for,
+    and only the steps (not its "Context impl ..." and "Will assume
+    non-transactional DDL", which on SQLite is not even so)."""
     import logging as std_logging
 
-    std_logging.getLogger("alembic.runtime.migration").setLevel(
-        std_logging.INFO)
+    steps = std_logging.getLogger("alembic.runtime.migration")
+    steps.setLevel(std_logging.INFO)
+    steps.addFilter(lambda record: record.getMessage().startswith(
+        "Running "))
 
 @contextlib.contextmanager
 def _no_abbreviations():

@@ -113,9 +113,8 @@ def print_table(columns, rows, output_format):
         print(line)
 
 
-def open_database():
-    """The configured database, refused clearly if missing or behind."""
-    url = db_api.connection_url(CONF)
+def _refuse_missing_sqlite(url):
+    """A command that reads must not create an empty SQLite file."""
     parsed = sa.engine.make_url(url)
     if parsed.get_backend_name() == "sqlite" and parsed.database and (
             parsed.database != ":memory:"
@@ -123,6 +122,12 @@ def open_database():
         raise CommandError("no database at %s: start novalite-compute once "
                            "or run 'novalite-manage db sync'"
                            % parsed.database)
+
+
+def open_database():
+    """The configured database, refused clearly if missing or behind."""
+    url = db_api.connection_url(CONF)
+    _refuse_missing_sqlite(url)
     db = db_api.Database(db_api.create_engine(url))
     migration.check_synced(db.engine)
     return db
@@ -141,6 +146,7 @@ class DbCommands:
 
     def version(self):
         """Print the schema version of the database."""
+        _refuse_missing_sqlite(db_api.connection_url(CONF))
         engine = db_api.create_engine(db_api.connection_url(CONF))
         current = migration.db_version(engine)
         print(current or "none")

@@ -12,7 +12,8 @@
 
 """Options of scheduling: the filter scheduler, retries, and how far each
 resource may be overcommitted (read by the schedulers' filters and by the
-computes' claims alike)."""
+computes' claims alike). Every one is mutable: SIGHUP applies it (the
+scheduler builds its filters and weighers anew)."""
 
 from oslo_config import cfg
 from oslo_config import types
@@ -30,6 +31,7 @@ WEIGHERS = ("RAMWeigher",)
 
 scheduling_opts = [
     cfg.IntOpt("scheduler_max_attempts",
+               mutable=True,
                default=3,
                min=1,
                max=100,
@@ -39,6 +41,7 @@ spawn fails sends the request back to the scheduler, which tries another;
 after this many the instance is ERROR, with a fault naming the last error.
 """),
     cfg.FloatOpt("instance_build_timeout",
+                 mutable=True,
                  default=600.0,
                  min=1.0,
                  max=values.ONE_DAY,
@@ -49,6 +52,7 @@ scheduler or compute that died mid-request leaves no instance building
 forever.
 """),
     cfg.FloatOpt("cpu_allocation_ratio",
+                 mutable=True,
                  default=16.0,
                  min=0.01,
                  max=1000.0,
@@ -57,6 +61,7 @@ vCPUs of instances per physical vCPU of a host, from 0.01 to 1000: the
 CoreFilter's limit and the compute's claim.
 """),
     cfg.FloatOpt("ram_allocation_ratio",
+                 mutable=True,
                  default=1.5,
                  min=0.01,
                  max=1000.0,
@@ -65,6 +70,7 @@ RAM of instances per MiB of a host, from 0.01 to 1000: the RamFilter's
 limit and the compute's claim.
 """),
     cfg.FloatOpt("disk_allocation_ratio",
+                 mutable=True,
                  default=1.0,
                  min=0.01,
                  max=1000.0,
@@ -73,6 +79,7 @@ Root disk of instances per GiB of a host, from 0.01 to 1000: the
 DiskFilter's limit and the compute's claim.
 """),
     cfg.StrOpt("default_availability_zone",
+               mutable=True,
                default="nova",
                help="""
 The availability zone of this compute host, for the AvailabilityZoneFilter.
@@ -86,6 +93,7 @@ filter_scheduler_group = cfg.OptGroup(
 filter_scheduler_opts = [
     cfg.ListOpt("enabled_filters",
                 item_type=types.String(choices=FILTERS),
+                mutable=True,
                 default=["RetryFilter", "AvailabilityZoneFilter",
                          "ComputeFilter", "RamFilter", "CoreFilter",
                          "DiskFilter"],
@@ -94,11 +102,13 @@ The filters a host must pass to be chosen, in order, from: %s.
 """ % ", ".join(FILTERS)),
     cfg.ListOpt("weight_classes",
                 item_type=types.String(choices=WEIGHERS),
+                mutable=True,
                 default=list(WEIGHERS),
                 help="""
 The weighers that rank the hosts that passed, from: %s.
 """ % ", ".join(WEIGHERS)),
     cfg.FloatOpt("ram_weight_multiplier",
+                 mutable=True,
                  default=1.0,
                  min=-1000.0,
                  max=1000.0,
@@ -108,6 +118,7 @@ instances over the hosts with the most free RAM, negative stacks them on
 the fullest host first.
 """),
     cfg.IntOpt("host_subset_size",
+               mutable=True,
                default=1,
                min=1,
                max=1000,

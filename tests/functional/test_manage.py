@@ -122,7 +122,14 @@ def test_manage_errors_are_one_line_and_non_zero(tmp_path, state_path):
     missing = manage(ini, "service", "list")
     assert missing.returncode != 0
     assert "no database at" in missing.stderr
-    assert manage(ini, "db", "sync").returncode == 0
+    os.makedirs(state_path)
+    version = manage(ini, "db", "version")
+    assert version.returncode == 1 and "no database at" in version.stderr
+    assert not os.listdir(state_path)
+    synced = manage(ini, "db", "sync")
+    assert synced.returncode == 0
+    assert "Running upgrade 0003 -> 0004" in synced.stderr + synced.stdout
+    assert "non-transactional" not in synced.stderr + synced.stdout
     for args, message in (
             (("host", "show", "nowhere"), "no compute node for host nowhere"),
             (("service", "disable", "--host", "nowhere"),

@@ -62,7 +62,7 @@ def test_unit_has_what_operators_rely_on(program):
     assert ("Documentation=file:/usr/share/doc/novalite/operations.md"
             in text.splitlines())
     for line in ("Type=notify", "ExecReload=/bin/kill -HUP $MAINPID",
-                 "Restart=on-failure", "RestartPreventExitStatus=78 65",
+                 "Restart=on-failure", "RestartPreventExitStatus=78 65 2",
                  "User=novalite", "StateDirectory=novalite",
                  "LogsDirectory=novalite"):
         assert line in text.splitlines(), line

@@ -420,3 +420,18 @@ def test_a_sighup_keeps_one_lock_for_every_decision(db, config, clock):
     assert manager.driver is not before
     assert manager.driver.host_manager.deciding is (
         before.host_manager.deciding)
+
+
+def test_sighup_applies_the_scheduling_options(db, config, clock):
+    from novalite.conf import scheduler as scheduler_conf
+
+    for options in scheduler_conf.list_opts().values():
+        assert all(option.mutable for option in options)
+    config.config(transport_url=None)
+    manager = scheduler_manager.SchedulerManager(host="sched", db=db,
+                                                 clock=clock)
+    config.config(enabled_filters=["RamFilter"], group="filter_scheduler")
+    config.config(ram_allocation_ratio=3.0)
+    manager.reset()
+    [ram] = manager.driver.filters
+    assert (ram.name, ram.allocation_ratio) == ("RamFilter", 3.0)
