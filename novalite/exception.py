@@ -70,6 +70,13 @@ class DatabaseNotSynced(DatabaseError):
                "novalite needs %(head)s: run 'novalite-manage db sync'")
 
 
+class DatabaseNewer(DatabaseNotSynced):
+    msg_fmt = ("The database at %(url)s is at schema %(current)s, newer "
+               "than this novalite knows (its newest is %(head)s): a newer "
+               "release synced it; run that release ('db sync' cannot go "
+               "back)")
+
+
 class ServiceNotFound(NovaliteException):
     msg_fmt = "Service %(service_id)s could not be found."
 

@@ -76,19 +76,27 @@ def _revision_ids(path):
 
 
 @functools.cache
-def head():
-    """The newest migration under migrations/versions: the revision no
-    other revises. Read from the files, not through alembic, so that a
-    start-up on a current database does not import alembic at all (a
-    test keeps it equal to :func:`head_version`)."""
-    revisions, revised = set(), set()
+def known_revisions():
+    """Every migration this novalite has: revision -> the ones it
+    revises. Read from the files, not through alembic, so that a start-up
+    on a current database does not import alembic at all."""
+    known = {}
     for name in sorted(os.listdir(_VERSIONS)):
         # The files alembic itself loads: no __init__, no editor locks.
         if not name.endswith(".py") or name.startswith(("__init__", ".#")):
             continue
         revision, down = _revision_ids(os.path.join(_VERSIONS, name))
-        revisions.add(revision)
-        revised.update(down)
+        known[revision] = down
+    return known
+
+
+@functools.cache
+def head():
+    """The newest migration under migrations/versions: the revision no
+    other revises (a test keeps it equal to :func:`head_version`)."""
+    revisions = set(known_revisions())
+    revised = {down for downs in known_revisions().values()
+               for down in downs}
     heads = revisions - revised
     if len(heads) != 1:
         raise RuntimeError("the migrations in %s have %d heads: %s" % (
@@ -151,6 +159,9 @@ def db_sync(engine, version="head", lock_timeout=None):
         try:
             with db_api.writing(engine) as connection:
                 current = _version_of(connection)
+                if current is not None and current not in known_revisions():
+                    raise exception.DatabaseNewer(
+                        url=_shown(engine), current=current, head=head())
                 target = head() if version == "head" else version
                 if current != target:
                     LOG.info("Upgrading the database schema of %s from %s "
@@ -329,9 +340,14 @@ def _ensure_sqlite_directory(engine):
             "state_path): %s" % (directory, exc.strerror))
 
 
-def check_synced(engine):
-    """Raise DatabaseNotSynced unless the schema is at the head."""
-    current = db_version(engine)
+def check_synced(engine, current=None):
+    """Raise DatabaseNotSynced unless the schema is at the head;
+    DatabaseNewer if a newer novalite has synced it."""
+    current = current or db_version(engine)
+    if current is not None and current not in known_revisions():
+        raise exception.DatabaseNewer(
+            url=engine.url.render_as_string(hide_password=True),
+            current=current, head=head())
     if current != head():
         raise exception.DatabaseNotSynced(
             url=engine.url.render_as_string(hide_password=True),
@@ -347,8 +363,10 @@ def prepare(engine):
     when its schema changes.
     """
     _ensure_sqlite_directory(engine)
-    if engine.url.get_backend_name() == "sqlite" and db_version(
-            engine) != head():
+    current = db_version(engine)
+    if (engine.url.get_backend_name() == "sqlite" and current != head()
+            and (current is None or current in known_revisions())):
         db_sync(engine)
-    check_synced(engine)
+        current = None
+    check_synced(engine, current)
 

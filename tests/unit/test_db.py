@@ -456,3 +456,15 @@ def test_purge_keeps_what_live_services_published(db):
     assert db.capabilities_get("compute", "alive") == {"vcpus": 1}
     assert [row.host for row in db.task_stats_get_all()] == ["alive"]
     assert db.purge_orphans() == (0, 0)
+
+
+def test_a_database_a_newer_release_synced_is_said_so(db):
+    with db.engine.begin() as connection:
+        connection.execute(sa.text(
+            "UPDATE alembic_version SET version_num = '0099'"))
+    for attempt in (migration.check_synced, migration.prepare,
+                    migration.db_sync):
+        with pytest.raises(exception.DatabaseNewer,
+                           match="is at schema 0099, newer than this "
+                                 "novalite knows"):
+            attempt(db.engine)
