@@ -18,16 +18,15 @@ whose claim succeeds (unless another request took the room first)."""
 import collections
 
 Resource = collections.namedtuple(
-    "Resource", "key ratio_option title unit total_column used_column")
+    "Resource", "key ratio_option title unit total_column")
 
-#: ``key`` is the instance's (and flavor's) column; the ``compute_nodes``
-#: row holds the host's total and what its instances use.
+#: ``key`` is the instance's (and flavor's) column; ``total_column`` the
+#: ``compute_nodes`` column of the host's total (and the driver's key).
 RAM = Resource("memory_mb", "ram_allocation_ratio", "RAM", " MiB",
-               "memory_mb", "memory_mb_used")
-CORES = Resource("vcpus", "cpu_allocation_ratio", "vCPUs", "",
-                 "vcpus", "vcpus_used")
+               "memory_mb")
+CORES = Resource("vcpus", "cpu_allocation_ratio", "vCPUs", "", "vcpus")
 DISK = Resource("root_gb", "disk_allocation_ratio", "disk", " GiB",
-                "local_gb", "local_gb_used")
+                "local_gb")
 ALL = (RAM, CORES, DISK)
 
 

@@ -532,16 +532,27 @@ class Database:
     def compute_hosts_for_scheduling(self, binary):
         """Every live compute node joined with its live ``binary`` service,
         by host: only the columns a scheduling decision reads (it runs at
-        every decision, over every host): ``audited_at`` is when the node
-        row was last written, ``last_heartbeat`` when the service last
-        beat, None if the node has no service row. (Each time column costs
-        a parse per row in a pure-Python driver such as pg8000: two, not
-        four.)"""
+        every decision, over every host): the node's totals; what the
+        instances given to the host take (``memory_mb_given``,
+        ``vcpus_given``, ``root_gb_given``: every live instance whose
+        ``host`` it is, as the host's claims count them); ``audited_at``,
+        when the node row was last written; ``last_heartbeat``, when the
+        service last beat, None if the node has no service row. (Each time
+        column costs a parse per row in a pure-Python driver such as
+        pg8000: two, not four.)"""
         nodes, services = models.compute_nodes, models.services
+        instances = models.instances
+        given = (
+            sa.select(instances.c.host,
+                      *[sa.func.sum(instances.c[key]).label(key)
+                        for key in ("memory_mb", "vcpus", "root_gb")])
+            .where(instances.c.deleted == 0, instances.c.host.isnot(None))
+            .group_by(instances.c.host).subquery())
         columns = [nodes.c[name] for name in (
-            "host", "vcpus", "vcpus_used", "memory_mb", "memory_mb_used",
-            "local_gb", "local_gb_used", "running_vms",
+            "host", "vcpus", "memory_mb", "local_gb", "running_vms",
             "availability_zone")]
+        columns += [sa.func.coalesce(given.c[key], 0).label(key + "_given")
+                    for key in ("memory_mb", "vcpus", "root_gb")]
         columns += [
             sa.func.coalesce(nodes.c.updated_at,
                              nodes.c.created_at).label("audited_at"),
@@ -549,10 +560,12 @@ class Database:
                              services.c.created_at).label("last_heartbeat"),
             services.c.disabled, services.c.disabled_reason]
         return self._all(
-            sa.select(*columns).select_from(nodes.outerjoin(
-                services, sa.and_(services.c.host == nodes.c.host,
-                                  services.c.binary == binary,
-                                  services.c.deleted == 0)))
+            sa.select(*columns).select_from(
+                nodes.outerjoin(services, sa.and_(
+                    services.c.host == nodes.c.host,
+                    services.c.binary == binary,
+                    services.c.deleted == 0))
+                .outerjoin(given, given.c.host == nodes.c.host))
             .where(nodes.c.deleted == 0).order_by(nodes.c.host))
 
     def compute_node_save(self, host, **values):

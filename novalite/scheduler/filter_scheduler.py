@@ -71,9 +71,14 @@ class FilterScheduler:
         :returns: the chosen HostStates, one per ``instance_uuids`` entry
             (or one if there are none).
         :raises NoValidHost: some instance fits on no host; what was
-            consumed for the others stays consumed, as in nova, until their
-            hosts' next audit.
+            consumed for the others stays consumed, as in nova, until the
+            caller boots them (or ``host_manager.PENDING_SECONDS``).
         """
+        return [state for state, _ in self._select(request_spec,
+                                                   filter_properties)]
+
+    def _select(self, request_spec, filter_properties):
+        """``[(HostState, consumption token)]``, one per instance."""
         count = max(1, len(request_spec.get("instance_uuids") or ()))
         return [self._choose(request_spec, filter_properties)
                 for _ in range(count)]
@@ -95,10 +100,12 @@ class FilterScheduler:
             ranked = weights.weigh(self.weighers, hosts, properties)
             subset = ranked[:self.conf.filter_scheduler.host_subset_size]
             chosen = random.choice(subset)
-            chosen.consume_from_instance(properties["instance_properties"])
+            token = chosen.consume_from_instance(
+                properties["instance_properties"],
+                self.host_manager.monotonic())
         LOG.debug("Chose %s from %d hosts that passed", chosen.host,
                   len(ranked))
-        return chosen
+        return chosen, token
 
     @staticmethod
     def _forced(hosts, forced):
@@ -132,7 +139,7 @@ class FilterScheduler:
             spec = dict(request_spec, instance_uuids=[uuid])
             try:
                 self._populate_retry(properties, uuid)
-                [host] = self.select_destinations(spec, properties)
+                [(host, token)] = self._select(spec, properties)
             except exception.NoValidHost as exc:
                 reason = _with_last_error(exc, properties)
                 LOG.warning("Instance %s: %s", uuid, reason)
@@ -142,7 +149,7 @@ class FilterScheduler:
                 LOG.exception("Instance %s could not be scheduled", uuid)
                 self.set_error(uuid, "Could not be scheduled: %s" % exc)
                 continue
-            self._send(context, uuid, host, spec, properties)
+            self._send(context, uuid, host, token, spec, properties)
 
     def _populate_retry(self, filter_properties, uuid):
         """Count this attempt in ``retry`` (nova's), or raise
@@ -158,7 +165,7 @@ class FilterScheduler:
                 max_attempts=max_attempts, uuid=uuid,
                 reason=retry.get("exc") or "unknown")
 
-    def _send(self, context, uuid, host_state, request_spec,
+    def _send(self, context, uuid, host_state, token, request_spec,
               filter_properties):
         """Give the instance to its host and tell the host: only if it is
         still waiting for one (not deleted, not timed out meanwhile)."""
@@ -172,12 +179,14 @@ class FilterScheduler:
                 host=host_state.host)
         except exception.InstanceNotFound:
             placed = None
-        instance_properties = request_spec["instance_properties"]
+        with self.host_manager.deciding:
+            if placed is None:
+                host_state.return_instance(token)
+            else:
+                host_state.placed(token)
         if placed is None:
             LOG.info("Instance %s is no longer waiting for a host; not "
                      "sent to %s", uuid, host_state.host)
-            with self.host_manager.deciding:
-                host_state.return_instance(instance_properties)
             return
         LOG.info("Instance %s goes to %s", uuid, host_state.host)
         try:
@@ -191,8 +200,6 @@ class FilterScheduler:
                            % (host_state.host, exc),
                            expected={"task_state": task_states.SCHEDULING,
                                      "host": host_state.host})
-            with self.host_manager.deciding:
-                host_state.return_instance(instance_properties)
 
     def set_error(self, uuid, reason, expected=None, host=None,
                   keep_host=False):

@@ -38,15 +38,22 @@ def _epoch(naive_utc):
     return naive_utc.replace(tzinfo=datetime.timezone.utc).timestamp()
 
 
+#: Seconds a consumption waits to be resolved (``placed`` or
+#: ``return_instance``) before it is forgotten: a ``select_destinations``
+#: answered to a caller that never boots.
+PENDING_SECONDS = 60.0
+
+
 class HostState:
     """One compute host as the scheduler sees it.
 
-    ``total`` and ``used`` (by resource key: ``memory_mb``, ``vcpus``,
-    ``root_gb``) come from the host's last audit or claim
-    (``compute_nodes``) plus what this scheduler placed on it since
-    (``consume_from_instance``); liveness from its heartbeat
-    (``services``); ``capabilities`` from its last publication,
-    ``capabilities_age`` seconds old (None: none known).
+    ``total`` (by resource key: ``memory_mb``, ``vcpus``, ``root_gb``)
+    comes from the host's last audit (``compute_nodes``); ``used`` is what
+    the instances given to the host take (the ``instances`` table, as the
+    host's own claims count it) plus what this scheduler has chosen the
+    host for and not given it yet (``consume_from_instance``); liveness
+    comes from its heartbeat (``services``); ``capabilities`` from its last
+    publication, ``capabilities_age`` seconds old (None: none known).
     """
 
     def __init__(self, host):
@@ -61,31 +68,27 @@ class HostState:
         self.running_vms = 0
         self.capabilities = None
         self.capabilities_age = None
-        #: (when, instance_properties) of what this scheduler placed here
-        #: and the host's row may not count yet.
-        self._placed = []
+        #: token -> (when, instance_properties): chosen here, not yet
+        #: given to the host in the database.
+        self._pending = {}
 
-    def update_from_compute_node(self, node):
-        """Take the host's resources from its ``compute_nodes`` row (as
-        ``compute_hosts_for_scheduling`` reads it), if it is newer than the
-        one already taken, plus what this scheduler placed here after the
-        host wrote it (the host counts an instance from the moment it is
-        given to it, claimed or not)."""
-        audited_at = node.audited_at
-        if audited_at == self.audited_at and self.total:
-            return
-        self.audited_at = audited_at
-        self._placed = [(placed_at, properties)
-                        for placed_at, properties in self._placed
-                        if placed_at >= audited_at]
+    def update_from_compute_node(self, row, now):
+        """Take the host's totals and usage from its row of
+        ``compute_hosts_for_scheduling``, plus the consumptions still
+        pending (``now``: monotonic seconds, to forget stale ones)."""
+        self._pending = {
+            token: (when, properties)
+            for token, (when, properties) in self._pending.items()
+            if now - when < PENDING_SECONDS}
         for resource in resources.ALL:
-            self.total[resource.key] = getattr(node, resource.total_column)
+            self.total[resource.key] = getattr(row, resource.total_column)
             self.used[resource.key] = (
-                getattr(node, resource.used_column)
+                getattr(row, resource.key + "_given")
                 + sum(properties[resource.key]
-                      for _, properties in self._placed))
-        self.running_vms = (node.running_vms or 0) + len(self._placed)
-        self.availability_zone = node.availability_zone
+                      for _, properties in self._pending.values()))
+        self.audited_at = row.audited_at
+        self.running_vms = row.running_vms or 0
+        self.availability_zone = row.availability_zone
 
     def update_service(self, row, service_down_time, now):
         """Liveness and status from the service columns of
@@ -95,24 +98,31 @@ class HostState:
         self.disabled = bool(row.disabled)
         self.disabled_reason = row.disabled_reason
 
-    def consume_from_instance(self, instance_properties):
-        """Count an instance this scheduler just placed here, so that the
-        next decision, before the host has claimed it, sees less room."""
+    def consume_from_instance(self, instance_properties, now):
+        """Count an instance this scheduler just chose this host for, so
+        that the next decision, before the instance is given to the host
+        in the database, sees less room.
+
+        :returns: a token for ``placed`` or ``return_instance``.
+        """
         for resource in resources.ALL:
             self.used[resource.key] += instance_properties[resource.key]
-        self.running_vms += 1
-        self._placed.append((models.utcnow(), instance_properties))
+        token = object()
+        self._pending[token] = (now, instance_properties)
+        return token
 
-    def return_instance(self, instance_properties):
-        """Undo a ``consume_from_instance`` whose instance was not sent
-        here after all."""
-        for resource in resources.ALL:
-            self.used[resource.key] -= instance_properties[resource.key]
-        self.running_vms -= 1
-        for index in range(len(self._placed) - 1, -1, -1):
-            if self._placed[index][1] is instance_properties:
-                del self._placed[index]
-                break
+    def placed(self, token):
+        """The instance is the host's in the database now: the usage read
+        at the next decision counts it."""
+        self._pending.pop(token, None)
+
+    def return_instance(self, token):
+        """Undo a consumption whose instance was not given to the host
+        after all."""
+        pending = self._pending.pop(token, None)
+        if pending is not None:
+            for resource in resources.ALL:
+                self.used[resource.key] -= pending[1][resource.key]
 
     def free(self, key):
         return self.total[key] - self.used[key]
@@ -204,6 +214,10 @@ class HostManager:
         LOG.info("Capabilities of %d hosts read from the database (%d older "
                  "than %g s left out)", fresh, stale, max_age)
 
+    def monotonic(self):
+        """This manager's clock, for the age of pending consumptions."""
+        return self._clock.monotonic()
+
     def capabilities_age(self, host):
         """Seconds since ``host``'s capabilities were published, or None."""
         state = self.service_states.get(host, {}).get(self.service_name)
@@ -246,7 +260,7 @@ class HostManager:
                           row.host)
                 continue
             state = self.host_state_map.get(row.host) or HostState(row.host)
-            state.update_from_compute_node(row)
+            state.update_from_compute_node(row, self._clock.monotonic())
             state.update_service(row, down_time, now)
             published = self.service_states.get(row.host, {}).get(
                 service_name)

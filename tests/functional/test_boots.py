@@ -18,20 +18,18 @@ Each test has its own exchange, topics, host names and database, and
 skips, with the reason, when RabbitMQ or PostgreSQL does not answer.
 """
 
-import json
-import subprocess
 import time
 
 import pytest
 
 from tests.functional import broker as broker_module
-from tests.functional import daemon as daemon_module
-from tests.functional import test_bus
+from tests.functional import fleet as fleet_module
 
 broker = broker_module.broker
-shared_database = test_bus.shared_database
+shared_database = fleet_module.shared_database
+_uuids = fleet_module.uuids_of
 
-FAILING_DRIVER = "tests.functional.failing_driver.FailingDriver"
+FAILING_DRIVER = "tests.functional.drivers.FailingDriver"
 TINY_MB = 512
 
 #: Name -> (vCPUs, RAM MiB, disk GiB) of the fake hosts: room for 36
@@ -40,104 +38,9 @@ SIZES = {"big": (8, 8192, 200), "medium": (4, 6144, 100),
          "small": (2, 4096, 50)}
 
 
-class Fleet:
-    """One scheduler and computes on this test's bus and database."""
-
-    def __init__(self, tmp_path, broker, url, daemons):
-        self.tmp_path = tmp_path
-        self.broker = broker
-        self.url = url
-        self.daemons = daemons
-        self.computes = {}
-        self.ini = tmp_path / "manage.conf"
-        self.ini.write_text(self._ini(broker.host("manage")))
-
-    def _ini(self, host, size=None, **overrides):
-        overrides.setdefault("ram_allocation_ratio", 1.0)
-        text = test_bus.service_ini(self.tmp_path, self.broker, self.url,
-                                    host, service_down_time=5, **overrides)
-        if size:
-            vcpus, memory_mb, local_gb = size
-            text += ("[fake_driver]\nvcpus = %d\nmemory_mb = %d\n"
-                     "local_gb = %d\n" % (vcpus, memory_mb, local_gb))
-        return text
-
-    def start_scheduler(self, name="sched"):
-        host = self.broker.host(name)
-        scheduler = self.daemons(self.tmp_path, self._ini(host),
-                                 program="scheduler", name=name)
-        scheduler.wait_for("is ready", timeout=30)
-        return scheduler
-
-    def start_compute(self, name, size, **overrides):
-        host = self.broker.host(name)
-        compute = self.daemons(self.tmp_path,
-                               self._ini(host, size, **overrides),
-                               program="compute", name=name)
-        compute.host = host
-        self.computes[name] = compute
-        return compute
-
-    def wait_until_ready(self):
-        for compute in self.computes.values():
-            compute.wait_for("is ready", timeout=30)
-
-    def manage(self, *args, timeout=120):
-        return subprocess.run(
-            daemon_module.command("manage") + ["--config-file",
-                                               str(self.ini)] + list(args),
-            capture_output=True, text=True, timeout=timeout,
-            env=daemon_module.environment())
-
-    def manage_json(self, *args):
-        result = self.manage(*args, "--format", "json")
-        assert result.returncode == 0, result.stderr
-        return json.loads(result.stdout)
-
-    def boot(self, *args):
-        return self.manage("instance", "boot", *args, "--wait",
-                           "--timeout", "60")
-
-    def boot_in_background(self, *args):
-        return subprocess.Popen(
-            daemon_module.command("manage") + [
-                "--config-file", str(self.ini), "instance", "boot", *args,
-                "--wait", "--timeout", "60"],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-            env=daemon_module.environment())
-
-    def wait_for_instance(self, uuid, **expected):
-        deadline = time.monotonic() + 30
-        while True:
-            row = self.manage_json("instance", "show", uuid)
-            if all(row[key] == value for key, value in expected.items()):
-                return row
-            assert time.monotonic() < deadline, row
-            time.sleep(0.2)
-
-    def assert_none_over_capacity(self, sizes, ratio=1.0):
-        for name, (vcpus, memory_mb, local_gb) in sizes.items():
-            node = self.node(name)
-            assert node["memory_mb_used"] <= memory_mb * ratio, node
-            assert node["vcpus_used"] <= vcpus * 16, node
-            assert node["local_gb_used"] <= local_gb, node
-
-    def instances(self):
-        return self.manage_json("instance", "list")
-
-    def node(self, name):
-        [row] = self.manage_json("host", "show", self.computes[name].host)
-        return row
-
-
 @pytest.fixture
 def fleet(tmp_path, broker, shared_database, daemons):
-    return Fleet(tmp_path, broker, shared_database, daemons)
-
-
-def _uuids(output):
-    return [line.split()[0] for line in output.splitlines()
-            if line.endswith("  scheduling")]
+    return fleet_module.Fleet(tmp_path, broker, shared_database, daemons)
 
 
 def test_thirty_boots_spread_by_free_ram_and_none_over_capacity(fleet):

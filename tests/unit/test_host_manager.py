@@ -16,6 +16,7 @@ forgotten when stale, joined with the audit and the heartbeat."""
 import datetime
 import logging
 import time
+import uuid
 
 import pytest
 import sqlalchemy as sa
@@ -44,6 +45,10 @@ def _compute(db, host, free_ram_mb=1024, disabled=False, seconds_ago=0):
                          memory_mb_used=4096 - free_ram_mb, local_gb=100,
                          local_gb_used=10, free_ram_mb=free_ram_mb,
                          free_disk_gb=90, running_vms=2)
+    # What the scheduler counts as used: the instances given to the host.
+    db.instance_create(uuid=str(uuid.uuid4()), host=host, vm_state="active",
+                       power_state=1, vcpus=3,
+                       memory_mb=4096 - free_ram_mb, root_gb=10)
 
 
 def test_a_new_scheduler_knows_what_the_hosts_recorded_and_how_old(

@@ -130,24 +130,37 @@ def _node_row(db, host, **values):
     return _read_node(db, host)
 
 
-def test_what_a_decision_consumed_stays_until_the_host_counts_it(db):
+def test_a_consumption_counts_until_the_instance_is_the_hosts(db):
+    """Usage is what the instances given to the host take (the instances
+    table, as the host's claims count it), plus what was chosen and not
+    given yet: no clock decides what is counted."""
     state = host_manager.HostState("node1")
-    row = _node_row(db, "node1", vcpus=4, vcpus_used=0, memory_mb=4096,
-                    memory_mb_used=0, local_gb=100, local_gb_used=0)
-    state.update_from_compute_node(row)
-    state.consume_from_instance(TINY)
+    _node_row(db, "node1", vcpus=4, vcpus_used=0, memory_mb=4096,
+              memory_mb_used=0, local_gb=100, local_gb_used=0)
+    state.update_from_compute_node(_read_node(db, "node1"), now=0)
+    token = state.consume_from_instance(TINY, now=0)
     assert state.free_ram_mb == 3584 and state.free_vcpus == 3
-    # The same row read again: the consumption is kept.
-    state.update_from_compute_node(_read_node(db, "node1"))
+    state.update_from_compute_node(_read_node(db, "node1"), now=1)
     assert state.free_ram_mb == 3584
-    # The host wrote a newer row that counts the instance: counted once.
-    newer = _node_row(db, "node1", memory_mb_used=512, vcpus_used=1,
-                      local_gb_used=1)
-    state.update_from_compute_node(newer)
-    assert state.free_ram_mb == 3584 and state.free_disk_gb == 99
-    # Placed after the host's last row: counted on top of it.
-    state.consume_from_instance(TINY)
+    # Given to the host in the database: counted from there, once.
+    db.instance_create(uuid=str(uuid_lib.uuid4()), host="node1",
+                       vm_state=vm_states.BUILDING,
+                       task_state=task_states.SCHEDULING, power_state=0,
+                       vcpus=1, memory_mb=512, root_gb=1)
+    state.placed(token)
+    state.update_from_compute_node(_read_node(db, "node1"), now=2)
+    assert (state.free_ram_mb, state.free_disk_gb) == (3584, 99)
+    # Not given after all: returned.
+    token = state.consume_from_instance(TINY, now=2)
+    state.return_instance(token)
+    assert state.free_ram_mb == 3584
+    # One nobody resolves is forgotten after PENDING_SECONDS.
+    state.consume_from_instance(TINY, now=2)
+    state.update_from_compute_node(_read_node(db, "node1"), now=3)
     assert state.free_ram_mb == 3072
+    state.update_from_compute_node(
+        _read_node(db, "node1"), now=3 + host_manager.PENDING_SECONDS)
+    assert state.free_ram_mb == 3584
 
 
 # The filter scheduler ---------------------------------------------------
@@ -164,15 +177,15 @@ class RecordingComputeAPI:
 
 
 def _compute_host(db, host, memory_mb=4096, vcpus=4, local_gb=100,
-                  used_mb=0, disabled=False, zone="nova"):
+                  disabled=False, zone="nova"):
     service = db.service_get_or_create(host, "novalite-compute", "compute",
                                        "1.1")
     if disabled:
         db.service_update(service.id, disabled=True)
     db.compute_node_save(host, vcpus=vcpus, vcpus_used=0,
-                         memory_mb=memory_mb, memory_mb_used=used_mb,
+                         memory_mb=memory_mb, memory_mb_used=0,
                          local_gb=local_gb, local_gb_used=0,
-                         free_ram_mb=memory_mb - used_mb,
+                         free_ram_mb=memory_mb,
                          free_disk_gb=local_gb, running_vms=0,
                          availability_zone=zone)
 
@@ -235,7 +248,7 @@ def test_host_subset_size_chooses_among_the_best(db, scheduler, config):
     config.config(host_subset_size=2, group="filter_scheduler")
     for host in ("a", "b", "c"):
         _compute_host(db, host, memory_mb=65536)
-    _compute_host(db, "worst", memory_mb=65536, used_mb=32768)
+    _compute_host(db, "worst", memory_mb=32768)
     chosen = set()
     for _ in range(40):
         chosen.update(_hosts(scheduler.select_destinations(

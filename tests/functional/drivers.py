@@ -10,11 +10,17 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
-"""A fake hypervisor whose every spawn fails, for the tests of retries: a
-test driver named by its dotted path in ``compute_driver``, not an option
-of the product."""
+"""Fake hypervisors for the functional tests, named by their dotted path
+in ``compute_driver`` (not options of the product): one whose every spawn
+fails (retries), one whose spawn takes seconds (a compute killed in the
+middle of boots)."""
+
+import time
 
 from novalite.virt import fake
+
+#: How long SlowDriver takes to spawn.
+SLOW_SPAWN_SECONDS = 3.0
 
 
 class SpawnFailure(Exception):
@@ -26,3 +32,10 @@ class FailingDriver(fake.FakeDriver):
     def spawn(self, context, instance):
         raise SpawnFailure("the test hypervisor refuses to spawn %s"
                            % instance["uuid"])
+
+
+class SlowDriver(fake.FakeDriver):
+
+    def spawn(self, context, instance):
+        time.sleep(SLOW_SPAWN_SECONDS)
+        super().spawn(context, instance)
