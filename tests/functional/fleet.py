@@ -105,6 +105,7 @@ class Fleet:
             compute.wait_for("is ready", timeout=30)
 
     def kill9(self, daemon):
+        self.broker.killed = True
         daemon.signal(signal.SIGKILL)
         daemon.wait(15)
 
