@@ -19,18 +19,21 @@ The names ``[filter_scheduler] enabled_filters`` accepts are
 ``novalite.conf.scheduler.FILTERS``; ``by_name`` maps them to classes.
 """
 
+import abc
+
 from novalite import resources
 
 
-class BaseHostFilter:
-    """Decides for one host at a time; the reason a host fails is said at
-    DEBUG by the scheduler, and counted in a NoValidHost message."""
+class BaseHostFilter(abc.ABC):
+    """Decides for one host at a time; a filter that leaves no host is
+    named in the NoValidHost message."""
 
     def __init__(self, conf):
         self.conf = conf
 
+    @abc.abstractmethod
     def host_passes(self, host_state, filter_properties):
-        raise NotImplementedError()
+        """Whether this host can take the instance."""
 
     @property
     def name(self):

@@ -19,8 +19,11 @@ total wins. The names ``[filter_scheduler] weight_classes`` accepts are
 ``novalite.conf.scheduler.WEIGHERS``.
 """
 
+import abc
 
-class BaseHostWeigher:
+
+class BaseHostWeigher(abc.ABC):
+    """A weigher gives each host a raw weight; ``weigh`` scales them."""
 
     def __init__(self, conf):
         self.conf = conf
@@ -28,8 +31,9 @@ class BaseHostWeigher:
     def weight_multiplier(self):
         return 1.0
 
+    @abc.abstractmethod
     def raw_weight(self, host_state, filter_properties):
-        raise NotImplementedError()
+        """The host's weight in the weigher's own unit."""
 
 
 class RAMWeigher(BaseHostWeigher):
