@@ -61,7 +61,7 @@ def task_table(rows):
     return "\n".join(render.table(
         [title for title, _ in _COLUMNS],
         [[str(row[key]) for _, key in _COLUMNS] for row in rows],
-        separator=" | ")) + "\n"
+        separator=" | ", underline=True)) + "\n"
 
 
 def register(periodic_runner):

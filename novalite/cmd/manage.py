@@ -105,11 +105,9 @@ def print_table(columns, rows, output_format):
         print(json.dumps([{key: row[key] for key, _ in columns}
                           for row in rows], default=str, indent=2))
         return
-    lines = render.table([title for _, title in columns],
-                         [[_format_value(row[key]) for key, _ in columns]
-                          for row in rows])
-    del lines[1]
-    for line in lines:
+    for line in render.table([title for _, title in columns],
+                             [[_format_value(row[key]) for key, _ in columns]
+                              for row in rows]):
         print(line)
 
 
@@ -146,8 +144,9 @@ class DbCommands:
 
     def version(self):
         """Print the schema version of the database."""
-        _refuse_missing_sqlite(db_api.connection_url(CONF))
-        engine = db_api.create_engine(db_api.connection_url(CONF))
+        url = db_api.connection_url(CONF)
+        _refuse_missing_sqlite(url)
+        engine = db_api.create_engine(url)
         current = migration.db_version(engine)
         print(current or "none")
         if current != migration.HEAD:

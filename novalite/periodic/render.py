@@ -60,10 +60,11 @@ def timestamp(when):
     return when.strftime("%Y-%m-%d %H:%M:%S")
 
 
-def table(headers, rows, separator="  "):
+def table(headers, rows, separator="  ", underline=False):
     """``headers`` and ``rows`` (lists of str) as lines of aligned
-    columns, each as wide as its widest cell, the header underlined: for
-    people, in novalite-manage and in the Guru Meditation report."""
+    columns, each as wide as its widest cell, the header underlined if
+    asked: for people, in novalite-manage and in the Guru Meditation
+    report."""
     widths = [max([len(header)] + [len(row[i]) for row in rows])
               for i, header in enumerate(headers)]
 
@@ -73,4 +74,5 @@ def table(headers, rows, separator="  "):
 
     rule = separator.replace(" ", "-").replace("|", "+").join(
         "-" * width for width in widths)
-    return [line(headers), rule] + [line(row) for row in rows]
+    return ([line(headers)] + ([rule] if underline else [])
+            + [line(row) for row in rows])
