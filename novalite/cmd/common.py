@@ -74,6 +74,11 @@ def explained_errors(main):
             return _fail(EX_UNAVAILABLE, exc)
         except sa.exc.DBAPIError as exc:
             return _fail(*explain_database_error(exc))
+        except BrokenPipeError:
+            # The reader went away (``| head``): nothing more to say, and
+            # Python must not complain when it flushes stdout at exit.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            return 0
     return wrapper
 
 

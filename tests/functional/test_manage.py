@@ -274,3 +274,16 @@ def test_a_service_gone_for_good_is_deleted_with_what_it_left(
         assert database.task_stats_get_all() == []
     finally:
         database.dispose()
+
+
+def test_a_reader_that_stops_early_gets_no_traceback(tmp_path, state_path):
+    ini = tmp_path / "compute.conf"
+    ini.write_text(daemon_module.base_ini(state_path))
+    assert manage(ini, "db", "sync").returncode == 0
+    result = subprocess.run(
+        "%s --config-file %s flavor list | head -1" % (
+            " ".join(daemon_module.command("manage")), ini),
+        shell=True, capture_output=True, text=True, timeout=120,
+        env=daemon_module.environment())
+    assert result.stdout.startswith("Name")
+    assert "Traceback" not in result.stderr, result.stderr
