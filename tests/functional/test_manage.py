@@ -280,10 +280,11 @@ def test_a_reader_that_stops_early_gets_no_traceback(tmp_path, state_path):
     ini = tmp_path / "compute.conf"
     ini.write_text(daemon_module.base_ini(state_path))
     assert manage(ini, "db", "sync").returncode == 0
+    # ``true`` exits without reading: every write meets a closed pipe.
     result = subprocess.run(
-        "%s --config-file %s flavor list | head -1" % (
+        "%s --config-file %s flavor list | true" % (
             " ".join(daemon_module.command("manage")), ini),
         shell=True, capture_output=True, text=True, timeout=120,
         env=daemon_module.environment())
-    assert result.stdout.startswith("Name")
-    assert "Traceback" not in result.stderr, result.stderr
+    assert result.returncode == 0
+    assert "Error" not in result.stderr, result.stderr
