@@ -111,15 +111,25 @@ def print_table(columns, rows, output_format):
         print(line)
 
 
-def _refuse_missing_sqlite(url):
-    """A command that reads must not create an empty SQLite file."""
+def _missing_sqlite_file(url):
+    """The path of a SQLite database file that does not exist, or None.
+
+    A command that only reads must not create an empty file by opening it.
+    """
     parsed = sa.engine.make_url(url)
     if parsed.get_backend_name() == "sqlite" and parsed.database and (
             parsed.database != ":memory:"
             and not os.path.exists(parsed.database)):
+        return parsed.database
+    return None
+
+
+def _refuse_missing_sqlite(url):
+    """A command that reads must not create an empty SQLite file."""
+    missing = _missing_sqlite_file(url)
+    if missing:
         raise CommandError("no database at %s: start novalite-compute once "
-                           "or run 'novalite-manage db sync'"
-                           % parsed.database)
+                           "or run 'novalite-manage db sync'" % missing)
 
 
 def open_database():
@@ -145,9 +155,9 @@ class DbCommands:
     def version(self):
         """Print the schema version of the database."""
         url = db_api.connection_url(CONF)
-        _refuse_missing_sqlite(url)
-        engine = db_api.create_engine(url)
-        current = migration.db_version(engine)
+        current = None
+        if not _missing_sqlite_file(url):
+            current = migration.db_version(db_api.create_engine(url))
         print(current or "none")
         if current != migration.HEAD:
             print("this novalite needs %s: run 'novalite-manage db sync'"

@@ -537,7 +537,8 @@ class Database:
         ``vcpus_given``, ``root_gb_given``: every live instance whose
         ``host`` it is, as the host's claims count them); ``audited_at``,
         when the node row was last written; ``last_heartbeat``, when the
-        service last beat, None if the node has no service row. (Each time
+        service last beat, None if the node has no service row. The sums
+        are cast back to integers: MySQL's SUM is a DECIMAL. (Each time
         column costs a parse per row in a pure-Python driver such as
         pg8000: two, not four.)"""
         nodes, services = models.compute_nodes, models.services
@@ -551,7 +552,8 @@ class Database:
         columns = [nodes.c[name] for name in (
             "host", "vcpus", "memory_mb", "local_gb", "running_vms",
             "availability_zone")]
-        columns += [sa.func.coalesce(given.c[key], 0).label(key + "_given")
+        columns += [sa.cast(sa.func.coalesce(given.c[key], 0), sa.Integer)
+                    .label(key + "_given")
                     for key in ("memory_mb", "vcpus", "root_gb")]
         columns += [
             sa.func.coalesce(nodes.c.updated_at,

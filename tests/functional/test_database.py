@@ -200,3 +200,28 @@ def test_heartbeat_engine_keeps_one_server_connection(database_url):
     finally:
         engine.dispose()
 
+
+
+def test_a_hosts_usage_reads_as_integers_on_each_database(database_url):
+    """What the instances given to a host take is summed in SQL; MySQL's
+    SUM is a DECIMAL, which a scheduler's float arithmetic refuses, so the
+    read gives integers on every database."""
+    import uuid as uuid_lib
+
+    from novalite.db import api as db_api
+
+    engine = db_api.create_engine(database_url)
+    try:
+        migration.db_sync(engine)
+        db = db_api.Database(engine)
+        db.compute_node_save("node1", vcpus=4, vcpus_used=0, memory_mb=4096,
+                             memory_mb_used=0, local_gb=100, local_gb_used=0)
+        for _ in range(2):
+            db.instance_create(uuid=str(uuid_lib.uuid4()), host="node1",
+                               vcpus=1, memory_mb=512, root_gb=1)
+        [row] = db.compute_hosts_for_scheduling("novalite-compute")
+        given = (row.memory_mb_given, row.vcpus_given, row.root_gb_given)
+        assert given == (1024, 2, 2)
+        assert all(type(value) is int for value in given), given
+    finally:
+        engine.dispose()
