@@ -20,8 +20,6 @@ methods a server exposes (only those marked ``@rpc.expose``), and
 its version cap from ``[upgrade_levels]``.
 """
 
-import logging as stdlib_logging
-import re
 import socket
 import urllib.parse
 
@@ -30,6 +28,7 @@ from oslo_config import cfg
 from oslo_log import log as logging
 import oslo_messaging
 
+from novalite import bus_log
 from novalite.conf import rpc as rpc_conf
 from novalite import config
 from novalite import context as novalite_context
@@ -55,27 +54,7 @@ Target = oslo_messaging.Target
 _RABBIT_SCHEMES = ("rabbit", "kombu+rabbit")
 
 
-#: A fanout exchange the broker does not have: no service consumes the
-#: topic now (the last one stopped, and the exchange went with it).
-NO_FANOUT_CONSUMER = re.compile(r"NOT_FOUND - no exchange '[^']*_fanout'")
-
-
-class _ExpectedNoise(stdlib_logging.Filter):
-    """Drops what the messaging libraries log as a warning or an error in
-    the normal life of a fleet, which an operator cannot act on: the amqp
-    library's notice that the broker answered a channel being closed (at
-    every clean stop), and oslo.messaging's two errors for a fanout that no
-    service consumes (every compute, at the first tick after the last
-    scheduler stopped). ``SchedulerAPI`` says the latter once, plainly."""
-
-    def filter(self, record):
-        message = record.getMessage()
-        return not ("during closing channel" in message
-                    or NO_FANOUT_CONSUMER.search(message))
-
-
-for _name in ("amqp", "oslo.messaging._drivers.impl_rabbit"):
-    stdlib_logging.getLogger(_name).addFilter(_ExpectedNoise())
+bus_log.install()
 
 
 _SET_BY_THE_OPERATOR = (cfg.Locations.user, cfg.Locations.command_line,

@@ -29,6 +29,7 @@ import copy
 from oslo_log import log as logging
 import oslo_messaging
 
+from novalite import bus_log
 from novalite import greenthreads
 from novalite import rpc
 
@@ -107,7 +108,7 @@ class SchedulerAPI(rpc.VersionedClient):
             self._not_sent = None
 
     def _say_not_sent(self, host, exc):
-        nobody = bool(rpc.NO_FANOUT_CONSUMER.search(str(exc)))
+        nobody = bool(bus_log.NO_FANOUT_CONSUMER.search(str(exc)))
         reason = "nobody" if nobody else "broker"
         if self._not_sent == reason:
             return
