@@ -22,6 +22,7 @@ import functools
 import json
 import logging
 import os
+import random
 import sqlite3
 import time
 
@@ -104,6 +105,45 @@ def writing(engine):
         connection.execution_options(**{SQLITE_BEGIN: "BEGIN IMMEDIATE"})
         with connection.begin():
             yield connection
+
+
+#: Tries of a transaction the server rolled back as a deadlock's victim.
+DEADLOCK_TRIES = 5
+
+#: A deadlock's victim, by the server's code: PostgreSQL's SQLSTATE (pg8000
+#: puts it under "C"), MySQL's error number (PyMySQL's first argument).
+_DEADLOCK_CODES = {"40P01", 1213}
+
+
+def is_deadlock(exc):
+    """Whether ``exc`` is the server rolling a transaction back to end a
+    deadlock: nothing of it was written, and running it again is the
+    cure."""
+    args = getattr(getattr(exc, "orig", None), "args", ())
+    if args and isinstance(args[0], dict):
+        return args[0].get("C") in _DEADLOCK_CODES
+    return bool(args) and args[0] in _DEADLOCK_CODES
+
+
+def in_transaction(engine, work, reads_first=False, sleep=time.sleep):
+    """``work(connection)`` in one transaction, run again (up to
+    DEADLOCK_TRIES) when the server picks it as a deadlock's victim, as
+    oslo.db's ``wrap_db_retry(retry_on_deadlock=True)`` does for nova: many
+    hosts starting at once on InnoDB, each inserting its rows, is enough.
+
+    :param reads_first: the transaction reads, then writes what it read
+        (see writing()).
+    """
+    for attempt in range(1, DEADLOCK_TRIES + 1):
+        try:
+            with (writing(engine) if reads_first
+                  else engine.begin()) as connection:
+                return work(connection)
+        except sa.exc.DBAPIError as exc:
+            if attempt == DEADLOCK_TRIES or not is_deadlock(exc):
+                raise
+            sleep(random.uniform(0.0, 0.02 * attempt))
+    return None
 
 
 def _sqlite_locked(exc):
@@ -251,15 +291,19 @@ def create_engine(url, max_pool_size=5, pool_timeout=10.0, own_thread=False,
         return engine
     driver_args, bound = _server_timeouts(parsed, connect_timeout,
                                           statement_timeout)
+    options = {"pool_pre_ping": True, "connect_args": driver_args}
+    if parsed.get_backend_name() == "mysql":
+        # PostgreSQL's default: InnoDB's REPEATABLE READ locks the gap an
+        # UPDATE finds empty, and two hosts adding their first rows at
+        # once (update, then insert) deadlock on it.
+        options["isolation_level"] = "READ COMMITTED"
     if own_thread:
         engine = sa.create_engine(parsed, poolclass=sa.pool.StaticPool,
-                                  pool_pre_ping=True,
-                                  connect_args=driver_args)
+                                  **options)
     else:
         engine = sa.create_engine(parsed, pool_size=max_pool_size,
                                   pool_timeout=pool_timeout,
-                                  pool_pre_ping=True, pool_recycle=3600,
-                                  connect_args=driver_args)
+                                  pool_recycle=3600, **options)
     if bound is not None:
         sa.event.listen(engine, "connect", bound)
     if engine.dialect.driver == "pg8000":
@@ -401,8 +445,8 @@ class Database:
             return list(connection.execute(statement))
 
     def _write(self, statement):
-        with self.engine.begin() as connection:
-            return connection.execute(statement).rowcount
+        return in_transaction(self.engine, lambda connection: connection
+                              .execute(statement).rowcount)
 
     # services ---------------------------------------------------------------
 
@@ -478,7 +522,8 @@ class Database:
         capabilities = models.service_capabilities
         stats = models.periodic_task_stats
         now = models.utcnow()
-        with self.engine.begin() as connection:
+
+        def delete(connection):
             connection.execute(
                 sa.update(services)
                 .where(services.c.id == service.id, services.c.deleted == 0)
@@ -496,6 +541,8 @@ class Database:
                 stats.c.host == service.host,
                 stats.c.binary == service.binary))
 
+        in_transaction(self.engine, delete)
+
     def purge_orphans(self):
         """Delete the capabilities and task statistics of services that
         no longer have a live row (deleted, or their host renamed).
@@ -506,7 +553,8 @@ class Database:
         capabilities = models.service_capabilities
         stats = models.periodic_task_stats
         live = sa.select(services.c.id).where(services.c.deleted == 0)
-        with self.engine.begin() as connection:
+
+        def purge(connection):
             published = connection.execute(
                 sa.delete(capabilities).where(~sa.exists(live.where(
                     services.c.host == capabilities.c.host,
@@ -515,7 +563,9 @@ class Database:
                 sa.delete(stats).where(~sa.exists(live.where(
                     services.c.host == stats.c.host,
                     services.c.binary == stats.c.binary))))
-        return published.rowcount, recorded.rowcount
+            return published.rowcount, recorded.rowcount
+
+        return in_transaction(self.engine, purge)
 
     # compute nodes ----------------------------------------------------------
 
@@ -573,7 +623,8 @@ class Database:
     def compute_node_save(self, host, **values):
         """Create or update the one live row of ``host``."""
         nodes = models.compute_nodes
-        with self.engine.begin() as connection:
+
+        def save(connection):
             updated = connection.execute(
                 sa.update(nodes)
                 .where(nodes.c.host == host, nodes.c.deleted == 0)
@@ -582,11 +633,12 @@ class Database:
                 connection.execute(sa.insert(nodes).values(
                     host=host, updated_at=models.utcnow(), **values))
 
+        in_transaction(self.engine, save)
+
     # instances --------------------------------------------------------------
 
     def instance_create(self, **values):
-        with self.engine.begin() as connection:
-            connection.execute(sa.insert(models.instances).values(**values))
+        self._write(sa.insert(models.instances).values(**values))
         return self.instance_get(values["uuid"], read_deleted="yes")
 
     def instance_get(self, uuid, read_deleted="no"):
@@ -740,7 +792,8 @@ class Database:
         stats = models.periodic_task_stats
         now = models.utcnow()
         mine = sa.and_(stats.c.host == host, stats.c.binary == binary)
-        with writing(self.engine) as connection:
+
+        def save(connection):
             stored = {row.task: row for row in connection.execute(
                 sa.select(stats).where(mine))}
             wanted = {row["task"] for row in rows}
@@ -763,6 +816,8 @@ class Database:
             if new:
                 connection.execute(sa.insert(stats), new)
 
+        in_transaction(self.engine, save, reads_first=True)
+
     def task_stats_get_all(self, host=None):
         stats = models.periodic_task_stats
         query = sa.select(stats)
@@ -776,7 +831,8 @@ class Database:
     def capabilities_save(self, service_name, host, capabilities):
         table = models.service_capabilities
         text = json.dumps(capabilities, sort_keys=True, default=str)
-        with self.engine.begin() as connection:
+
+        def save(connection):
             if not connection.execute(
                     sa.update(table)
                     .where(table.c.service_name == service_name,
@@ -786,6 +842,8 @@ class Database:
                 connection.execute(sa.insert(table).values(
                     service_name=service_name, host=host,
                     capabilities=text, updated_at=models.utcnow()))
+
+        in_transaction(self.engine, save)
 
     def capabilities_get(self, service_name, host):
         table = models.service_capabilities

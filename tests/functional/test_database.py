@@ -225,3 +225,52 @@ def test_a_hosts_usage_reads_as_integers_on_each_database(database_url):
         assert all(type(value) is int for value in given), given
     finally:
         engine.dispose()
+
+
+def test_many_hosts_adding_their_first_rows_at_once(database_url):
+    """A fleet started together: every host inserts its service, compute
+    node, capabilities and task statistics at the same moment. On InnoDB
+    that deadlocked (an UPDATE that finds no row locks the gap, and the
+    INSERTs that follow wait on each other's gaps), and a compute exited
+    69 at start-up; now none fails on any database."""
+    import threading
+
+    from novalite.db import api as db_api
+
+    hosts = 24
+    engine = db_api.create_engine(database_url, max_pool_size=hosts)
+    try:
+        migration.db_sync(engine)
+        db = db_api.Database(engine)
+        failures = []
+        for round_ in range(3):
+            start = threading.Barrier(hosts)
+
+            def first_rows(host):
+                try:
+                    start.wait(timeout=30)
+                    db.service_get_or_create(host, "novalite-compute",
+                                             "compute")
+                    db.compute_node_save(
+                        host, vcpus=4, vcpus_used=0, memory_mb=4096,
+                        memory_mb_used=0, local_gb=100, local_gb_used=0)
+                    db.capabilities_save("compute", host, {"host": host})
+                    db.task_stats_save(host, "novalite-compute", [dict(
+                        task="audit", schedule="every 60 s", runs=1,
+                        failures=0, timeouts=0, last_start=None,
+                        last_duration=0.1, next_due=None, last_error=None)])
+                except Exception as exc:  # the test reports them all
+                    failures.append("%s: %s" % (host, exc))
+
+            threads = [threading.Thread(target=first_rows,
+                                        args=("r%d-node%02d" % (round_, n),))
+                       for n in range(hosts)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join(60)
+        assert failures == []
+        assert len(db.compute_node_get_all()) == 3 * hosts
+        assert len(db.capabilities_get_all("compute")) == 3 * hosts
+    finally:
+        engine.dispose()

@@ -468,3 +468,51 @@ def test_a_database_a_newer_release_synced_is_said_so(db):
                            match="is at schema 0099, newer than this "
                                  "novalite knows"):
             attempt(db.engine)
+
+
+class _ServerError(Exception):
+    """A driver's error with the server's code, as the drivers give it."""
+
+
+@pytest.mark.parametrize("code", [(1213, "Deadlock found when trying to get "
+                                         "lock; try restarting transaction"),
+                                  ({"C": "40P01", "M": "deadlock detected"},)])
+def test_a_deadlocks_victim_runs_again_until_it_goes_through(db, code):
+    tries, pauses = [], []
+
+    def work(connection):
+        tries.append(1)
+        if len(tries) < 3:
+            raise sa.exc.OperationalError("INSERT", {}, _ServerError(*code))
+        connection.execute(sa.insert(models.compute_nodes).values(
+            host="node1", vcpus=1, memory_mb=1, local_gb=1, vcpus_used=0,
+            memory_mb_used=0, local_gb_used=0))
+        return "done"
+
+    assert db_api.in_transaction(db.engine, work,
+                                 sleep=pauses.append) == "done"
+    assert len(tries) == 3 and len(pauses) == 2
+    assert [row.host for row in db.compute_node_get_all()] == ["node1"]
+
+
+def test_a_deadlock_that_keeps_coming_and_other_errors_are_raised(db):
+    tries = []
+
+    def deadlocked(connection):
+        tries.append(1)
+        raise sa.exc.OperationalError("UPDATE", {}, _ServerError(
+            1213, "Deadlock found"))
+
+    with pytest.raises(sa.exc.OperationalError):
+        db_api.in_transaction(db.engine, deadlocked, sleep=lambda _: None)
+    assert len(tries) == db_api.DEADLOCK_TRIES
+
+    def refused(connection):
+        tries.append(1)
+        raise sa.exc.OperationalError("UPDATE", {}, _ServerError(
+            1205, "Lock wait timeout exceeded"))
+
+    del tries[:]
+    with pytest.raises(sa.exc.OperationalError):
+        db_api.in_transaction(db.engine, refused, sleep=lambda _: None)
+    assert len(tries) == 1
