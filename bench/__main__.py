@@ -16,6 +16,8 @@
                                writes bench/results/latest.md and the plots
   python -m bench NAME ...     only those, printed (latest.md is kept)
   python -m bench soak         the ten-minute soak (not in the default run)
+  python -m bench fleet        the fleet, about 20 minutes (not in the
+                               default run); writes bench/results/fleet.md
 """
 
 import datetime
@@ -29,7 +31,9 @@ from bench import harness
 
 SCENARIOS = ("timers", "profile_tick", "dispatch", "daemon", "fanin",
              "overhead", "herd", "rpc", "boots")
-OPTIONAL = ("soak",)
+OPTIONAL = ("soak", "fleet")
+#: Optional scenarios whose report is kept in bench/results/<name>.md.
+KEPT = ("fleet",)
 PACKAGES = ("eventlet", "oslo.service", "futurist", "APScheduler",
             "SQLAlchemy", "pg8000", "oslo.messaging")
 
@@ -70,13 +74,19 @@ def main(argv):
     reports = [importlib.import_module("bench." + name).main()
                for name in argv or SCENARIOS]
     if argv:
+        for name, report in zip(argv, reports, strict=True):
+            if name in KEPT:
+                _write(name, report.text())
         return
+    _write("latest", "\n".join(_header(reports)) + "\n" + "".join(
+        report.text() for report in reports))
+
+
+def _write(name, text):
     os.makedirs(harness.RESULTS, exist_ok=True)
-    path = os.path.join(harness.RESULTS, "latest.md")
+    path = os.path.join(harness.RESULTS, name + ".md")
     with open(path, "w") as handle:
-        handle.write("\n".join(_header(reports)) + "\n")
-        for report in reports:
-            handle.write(report.text())
+        handle.write(text)
     print("written: %s" % os.path.relpath(path))
 
 

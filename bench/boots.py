@@ -390,18 +390,20 @@ emit(steps=steps, profile=profiled)
 
 class CpuSampler(threading.Thread):
     """CPU seconds (user + system, psutil) of the run's processes and of
-    the PostgreSQL backends of its database, read every SAMPLE_SECONDS.
+    the PostgreSQL backends of its database, read every ``period`` s.
 
     The driver says when its boots began and ended, on the wall clock;
     ``between()`` then gives every process's CPU in that window, without
     the driver having to wait for the benchmark at each end. The backends
     are found in ``pg_stat_activity`` by database, and told apart by the
     ``application_name`` each daemon's connection URL sets; a backend that
-    ends between two readings loses at most SAMPLE_SECONDS of its count.
+    ends between two readings loses at most a period of its count.
     """
 
-    def __init__(self, processes, admin_url=None, database=None):
+    def __init__(self, processes, admin_url=None, database=None,
+                 period=SAMPLE_SECONDS):
         super().__init__(daemon=True)
+        self._period = period
         self._lock = threading.Lock()
         self._done = threading.Event()
         self._processes = {}  # key -> (label, psutil.Process, created)
@@ -460,7 +462,7 @@ class CpuSampler(threading.Thread):
 
     def run(self):
         self.sample()
-        while not self._done.wait(SAMPLE_SECONDS):
+        while not self._done.wait(self._period):
             self.sample()
 
     def stop(self):

@@ -49,6 +49,7 @@ class TcpProxy:
             except OSError:
                 client.close()
                 continue
+            server.settimeout(None)  # the 5 s were for connecting only
             with self._lock:
                 self._sockets.update((client, server))
             for source, sink in ((client, server), (server, client)):
