@@ -155,10 +155,15 @@ class DbCommands:
     def version(self):
         """Print the schema version of the database."""
         url = db_api.connection_url(CONF)
+        missing = _missing_sqlite_file(url)
         current = None
-        if not _missing_sqlite_file(url):
+        if not missing:
             current = migration.db_version(db_api.create_engine(url))
         print(current or "none")
+        if missing:
+            print("no database at %s: run 'novalite-manage db sync'"
+                  % missing, file=sys.stderr)
+            return 1
         if current != migration.HEAD:
             print("this novalite needs %s: run 'novalite-manage db sync'"
                   % migration.HEAD, file=sys.stderr)
