@@ -36,11 +36,14 @@ _LOST = re.compile(
     r"|Failed to publish message to topic"
     r"|Failed to consume message from queue"
     r"|Connection failed: .*\(retrying in"
-    r"|A recoverable connection/channel error occurred")
+    r"|A recoverable connection/channel error occurred"
+    r"|closed the connection\. Check login credentials")
 _BACK = re.compile(r"Reconnected to AMQP server on (\S+)")
-#: The broker's own answer (``(404) NOT_FOUND - ...``): it is there, and
-#: refused something; an error to see, not an outage.
-_ANSWERED = re.compile(r"\(\d{3}\) [A-Z_]+ - ")
+#: The broker's answer on a channel (``(404) NOT_FOUND - ...``): it is
+#: there, and refused one thing; an error to see, not an outage. The
+#: connection-level codes (``(320) CONNECTION_FORCED`` at a broker's
+#: shutdown) are outages.
+_ANSWERED = re.compile(r"\(4\d\d\) [A-Z_]+ - ")
 
 #: The loggers the messaging libraries write to.
 LOGGERS = ("amqp", "oslo.messaging._drivers.impl_rabbit")
@@ -62,38 +65,57 @@ class ExpectedNoise(logging.Filter):
 class BusOutage(logging.Filter):
     """Says a broker outage once, as a WARNING with oslo.messaging's own
     first reason, and its end once, with how long it lasted and how many
-    failures were kept from the log; the lines in between are DEBUG."""
+    failures were kept from the log; the lines in between are DEBUG.
+
+    Not every recovery is announced (a connection that only sends comes
+    back at its next send, silently), so an outage whose failures stopped
+    ``FORGOTTEN_AFTER`` seconds ago is over: a failure after that is a new
+    outage, said again. The other connections of a daemon that is back may
+    still report the old outage for ``SETTLING`` seconds; those lines stay
+    at DEBUG.
+    """
+
+    FORGOTTEN_AFTER = 60.0
+    SETTLING = 5.0
 
     def __init__(self, clock=time.monotonic):
         super().__init__()
         self._clock = clock
         self._lock = threading.Lock()
         self._lost_at = None
-        self._quiet = 0
+        self._last_failure_at = None
+        self._back_at = None
+        self._kept_out = 0
 
     def filter(self, record):
         message = record.getMessage()
         with self._lock:
+            now = self._clock()
             if _LOST.search(message) and not _ANSWERED.search(message):
-                if self._lost_at is not None:
-                    self._quiet += 1
-                    return _demoted(record)
-                self._lost_at = self._clock()
-                self._quiet = 0
-                _rewrite(record, logging.WARNING,
-                         "The message bus is unreachable: %s (retrying; "
-                         "until it is back, further failures are logged "
-                         "at DEBUG)" % message)
-                return True
+                return self._failure(record, message, now)
             back = _BACK.search(message)
             if back and self._lost_at is not None:
-                seconds = self._clock() - self._lost_at
                 _rewrite(record, logging.INFO,
                          "The message bus at %s is back after %.0f s (%d "
-                         "failures logged at DEBUG)"
-                         % (back.group(1).rstrip("."), seconds, self._quiet))
-                self._lost_at = None
-                return True
+                         "failures kept from the log)"
+                         % (back.group(1).rstrip("."), now - self._lost_at,
+                            self._kept_out))
+                self._lost_at, self._back_at = None, now
+        return True
+
+    def _failure(self, record, message, now):
+        ongoing = (self._lost_at is not None
+                   and now - self._last_failure_at < self.FORGOTTEN_AFTER)
+        settling = (self._lost_at is None and self._back_at is not None
+                    and now - self._back_at < self.SETTLING)
+        self._last_failure_at = now
+        if ongoing or settling:
+            self._kept_out += 1
+            return _demoted(record)
+        self._lost_at, self._kept_out = now, 0
+        _rewrite(record, logging.WARNING,
+                 "The message bus is unreachable: %s (retrying; until it is "
+                 "back, further failures are kept from the log)" % message)
         return True
 
 

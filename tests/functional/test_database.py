@@ -246,7 +246,7 @@ def test_many_hosts_adding_their_first_rows_at_once(database_url):
         for round_ in range(3):
             start = threading.Barrier(hosts)
 
-            def first_rows(host):
+            def first_rows(host, start=start):
                 try:
                     start.wait(timeout=30)
                     db.service_get_or_create(host, "novalite-compute",
@@ -255,10 +255,11 @@ def test_many_hosts_adding_their_first_rows_at_once(database_url):
                         host, vcpus=4, vcpus_used=0, memory_mb=4096,
                         memory_mb_used=0, local_gb=100, local_gb_used=0)
                     db.capabilities_save("compute", host, {"host": host})
-                    db.task_stats_save(host, "novalite-compute", [dict(
-                        task="audit", schedule="every 60 s", runs=1,
-                        failures=0, timeouts=0, last_start=None,
-                        last_duration=0.1, next_due=None, last_error=None)])
+                    db.task_stats_save(host, "novalite-compute", [{
+                        "task": "audit", "schedule": "every 60 s",
+                        "runs": 1, "failures": 0, "timeouts": 0,
+                        "last_start": None, "last_duration": 0.1,
+                        "next_due": None, "last_error": None}])
                 except Exception as exc:  # the test reports them all
                     failures.append("%s: %s" % (host, exc))
 

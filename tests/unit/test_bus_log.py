@@ -82,7 +82,7 @@ def test_an_outage_is_said_once_and_its_end_once(outage):
     assert log_filter.filter(back)
     assert back.levelname == "INFO"
     assert back.getMessage() == ("The message bus at 127.0.0.1:5672 is back "
-                                 "after 30 s (50 failures logged at DEBUG)")
+                                 "after 30 s (50 failures kept from the log)")
 
 
 def test_a_second_outage_is_said_again_and_a_reconnection_alone_passes(
@@ -92,6 +92,7 @@ def test_a_second_outage_is_said_again_and_a_reconnection_alone_passes(
     assert log_filter.filter(plain)
     assert plain.getMessage() == BACK
     for _ in range(2):
+        clock.now += bus_log.BusOutage.SETTLING
         lost = _record(UNREACHABLE)
         assert log_filter.filter(lost) and lost.levelname == "WARNING"
         clock.now += 5
@@ -148,3 +149,42 @@ def test_the_brokers_refusal_is_not_an_outage(outage):
     record = _record(message)
     assert log_filter.filter(record)
     assert (record.levelname, record.getMessage()) == ("ERROR", message)
+
+
+def test_the_brokers_shutdown_is_an_outage(outage):
+    _, log_filter = outage
+    record = _record("Failed to consume message from queue: (320) "
+                     "CONNECTION_FORCED - broker forced connection closure "
+                     "with reason 'shutdown'")
+    assert log_filter.filter(record)
+    assert record.levelname == "WARNING"
+    assert record.getMessage().startswith("The message bus is unreachable")
+
+
+def test_an_outage_that_ended_unannounced_is_over_a_minute_later(outage):
+    """A recovery without a "Reconnected" line (a connection that only
+    sends, or oslo.messaging's logger set to WARNING) leaves no state that
+    would keep the next outage out of the log."""
+    clock, log_filter = outage
+    assert log_filter.filter(_record(UNREACHABLE))
+    clock.now += 1
+    assert not log_filter.filter(_record(RETRIES[0]))
+    clock.now += bus_log.BusOutage.FORGOTTEN_AFTER
+    again = _record(UNREACHABLE)
+    assert log_filter.filter(again)
+    assert again.levelname == "WARNING"
+
+
+def test_lines_of_the_old_outage_just_after_the_return_stay_out(outage):
+    clock, log_filter = outage
+    log_filter.filter(_record(UNREACHABLE))
+    clock.now += 10
+    assert log_filter.filter(_record(BACK, logging.INFO))
+    clock.now += 1
+    late = _record(RETRIES[1])
+    assert not log_filter.filter(late)
+    assert late.levelname == "DEBUG"
+    clock.now += bus_log.BusOutage.SETTLING
+    new = _record(UNREACHABLE)
+    assert log_filter.filter(new)
+    assert new.levelname == "WARNING"
