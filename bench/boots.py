@@ -415,7 +415,7 @@ class CpuSampler(threading.Thread):
             self.add(label, pid)
         self._database = database
         self._admin = (sa.create_engine(admin_url, pool_size=1)
-                       if database else None)
+                       if admin_url and database else None)
 
     def add(self, label, pid, key=None):
         try:

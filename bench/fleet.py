@@ -79,7 +79,8 @@ READING_SECONDS = 5.0
 #: How often the CPU of every process is read (psutil).
 CPU_SECONDS = 1.0
 #: Deliveries of capabilities published before the window's end are
-#: counted until this long after it.
+#: counted until this long after it (less those of what was published in
+#: that time, so that both counts cover the same messages).
 DELIVERY_GRACE = 3.0
 #: Connections a daemon keeps to the database at rest: its heartbeat's
 #: own and its pool's first; and the benchmark's (its setup engine, the
@@ -142,12 +143,17 @@ def _exchange(buffer, method):
     return _short_string(buffer, offset + 9)[0]
 
 
+#: A direction whose frames could not be read: forwarded, not counted.
+_UNREADABLE = object()
+
+
 class MeteringProxy(tcp_proxy.TcpProxy):
     """The tests' cuttable proxy, counting publishes and deliveries by
     second and exchange."""
 
     def __init__(self, target):
         self.counts = collections.Counter()  # (second, kind, exchange)
+        self.unreadable = 0
         self._frames = {}
         self._counting = threading.Lock()
         super().__init__(target)
@@ -156,7 +162,15 @@ class MeteringProxy(tcp_proxy.TcpProxy):
         frames = self._frames.get(sink)
         if frames is None:
             frames = self._frames[sink] = AmqpFrames(self._count)
-        frames.feed(data)
+        if frames is not _UNREADABLE:
+            try:
+                frames.feed(data)
+            except (struct.error, IndexError) as exc:
+                self.unreadable += 1
+                self._frames[sink] = _UNREADABLE
+                print("fleet: a connection's AMQP frames could not be read "
+                      "(%s); it is forwarded, not counted" % exc,
+                      file=sys.stderr)
         super()._forward(data, sink)
 
     def _count(self, method, exchange):
@@ -213,8 +227,9 @@ class PostgreSQL(boots.Database):
 
 class MariaDB:
     """A MariaDB database of the run, migrated; dropped by drop(). Its
-    counters are the server's (InnoDB rows written, every database): the
-    server must be otherwise idle for them to be this run's."""
+    counters are the server's (rows written by the handlers, temporary
+    tables included, and COMMITs, in every database): the server must be
+    otherwise idle for them to be this run's."""
 
     kind, port = "MariaDB", 3306
     admin_url = None  # no backends to find: one server process
@@ -238,12 +253,12 @@ class MariaDB:
 
     def counters(self):
         with self._admin.connect() as connection:
-            status = dict(connection.execute(sa.text(
-                "SHOW GLOBAL STATUS WHERE Variable_name IN ("
-                "'Innodb_rows_inserted', 'Innodb_rows_updated', "
-                "'Innodb_rows_deleted')")).all())
-        return {"rows": sum(int(value) for value in status.values()),
-                "commits": None}
+            status = {name: int(value) for name, value in connection.execute(
+                sa.text("SHOW GLOBAL STATUS WHERE Variable_name IN ("
+                        "'Handler_write', 'Handler_update', 'Handler_delete', "
+                        "'Com_commit')")).all()}
+        return {"rows": status["Handler_write"] + status["Handler_update"]
+                + status["Handler_delete"], "commits": status["Com_commit"]}
 
     def server_pids(self):
         for process in psutil.process_iter(["name"]):
@@ -293,10 +308,22 @@ def _heartbeat_ages(db, hosts):
 # 1. Steady: the cost of a host
 
 
+class _Notes:
+    """Lines a step has to say, kept for under the table of all steps."""
+
+    def __init__(self):
+        self.lines = []
+
+    def add(self, *lines):
+        self.lines.extend(line for line in lines if line)
+
+
 def measure_step(report, top, run, computes, hold):
     names = boots._names("fleet%d" % computes, run)
     deployment = boots.Deployment(names)
     database = proxy = None
+    notes = _Notes()
+    figures = None
     try:
         database, why = _database_for(
             computes + SCHEDULERS,
@@ -310,7 +337,7 @@ def measure_step(report, top, run, computes, hold):
         time.sleep(WARMUP)
         figures = _hold(report, deployment, database, proxy, names, hold,
                         ready)
-        figures.update(database=database.kind, why=why)
+        figures.update(database=database.kind, why=why, notes=notes.lines)
         return figures
     except RuntimeError as exc:
         report.add("- %d computes: stopped: %s" % (computes, exc), "")
@@ -321,7 +348,9 @@ def measure_step(report, top, run, computes, hold):
             database.drop()
         if proxy is not None:
             proxy.close()
-        boots._clean(report, names)
+        boots._clean(notes, names)
+        if figures is None:
+            report.add(*notes.lines, "")
 
 
 def _broker_address():
@@ -387,7 +416,9 @@ def _step_figures(deployment, sampler, proxy, names, start, end, rss, up,
     cpu = sampler.between(start, end)
     fanout = "%s_fanout" % names["scheduler"]
     published = proxy.total("publish", start, end, fanout)
-    delivered = proxy.total("deliver", start, end + DELIVERY_GRACE, fanout)
+    late = proxy.total("publish", end, end + DELIVERY_GRACE, fanout)
+    delivered = (proxy.total("deliver", start, end + DELIVERY_GRACE, fanout)
+                 - late * len(schedulers))
 
     def per(hosts, values):
         return [values[host] for host in hosts if host in values]
@@ -430,6 +461,7 @@ def _step_figures(deployment, sampler, proxy, names, start, end, rss, up,
         / n,
         "capabilities": (published, delivered),
         "problems": deployment.log_problems(),
+        "unreadable": proxy.unreadable,
     }
 
 
@@ -498,9 +530,20 @@ def _report_steady(report, steps):
             "- %d computes: %d of %d daemons still running at the end; "
             "ready %.0f s after the start; capabilities lost: %d; ERROR "
             "lines and tracebacks in the logs: %d; the benchmark's own "
-            "CPU (proxy, readings): %.1f %%"
+            "CPU (proxy, readings): %.1f %%; connections whose AMQP frames "
+            "could not be read: %d"
             % (f["computes"], f["alive"], f["daemons"], f["ready_s"],
-               max(0, lost), f["problems"], 100 * f["bench_cpu"]))
+               max(0, lost), f["problems"], 100 * f["bench_cpu"],
+               f["unreadable"]))
+        report.add(*("- %d computes, %s" % (f["computes"], line[2:])
+                     for line in f["notes"]))
+    if any(f["database"] == "MariaDB" for f in steps):
+        report.add(
+            "- Rows written on MariaDB are the server's Handler_write, "
+            "_update and _delete counters, server-wide and counting its "
+            "internal temporary tables; on PostgreSQL they are this "
+            "database's tuples inserted, updated and deleted. Compare "
+            "steps on the same server only.")
     report.add("")
 
 

@@ -36,9 +36,9 @@ and note times (_HOOKED_DAEMON). Skipped, with the reason, when the broker
 does not answer.
 
 Usage: python -m bench rpc   (environment: BENCH_RPC_ROUNDS (5),
-BENCH_RPC_CASTS (5000), BENCH_RPC_CALLS (500), BENCH_RPC_FANOUT_SECONDS
-(20), BENCH_RPC_DRIFT_SECONDS (20), BENCH_RPC_PACED_RATE (100),
-BENCH_RPC_URL (one RabbitMQ, rabbit://guest:guest@127.0.0.1:5672/))
+BENCH_RPC_CASTS (5000), BENCH_RPC_CALLS (500), BENCH_RPC_HOSTS (50),
+BENCH_RPC_FANOUT_SECONDS (20), BENCH_RPC_DRIFT_SECONDS (20),
+BENCH_RPC_PACED_RATE (100), BENCH_RPC_URL (one RabbitMQ, rabbit://guest:guest@127.0.0.1:5672/))
 """
 
 import contextlib
@@ -74,7 +74,7 @@ CASTS = int(os.environ.get("BENCH_RPC_CASTS", "5000"))
 CALLS = int(os.environ.get("BENCH_RPC_CALLS", "500"))
 STOP_CASTS = 1000
 WARMUP = 100
-HOSTS = 50
+HOSTS = int(os.environ.get("BENCH_RPC_HOSTS", "50"))
 SCHEDULERS = 2
 TICK = 1.0
 FANOUT_SECONDS = float(os.environ.get("BENCH_RPC_FANOUT_SECONDS", "20"))

@@ -131,6 +131,26 @@ SYSTEMS = {
         worker.stop()
         thread.join()
         '''),
+    "futurist PeriodicWorker aligned_last_finished": harness.program('''
+        import threading
+        import futurist
+        from futurist import periodics
+        ''', _TICK, '''
+        finished = threading.Event()
+        @periodics.periodic(INTERVAL, run_immediately=True)
+        def task():
+            if tick():
+                finished.set()
+        worker = periodics.PeriodicWorker(
+            [(task, (), {})], executor_factory=futurist.SynchronousExecutor,
+            schedule_strategy="aligned_last_finished")
+        thread = threading.Thread(target=worker.start)
+        thread.start()
+        finished.wait()
+        report()
+        worker.stop()
+        thread.join()
+        '''),
     "APScheduler BackgroundScheduler": harness.program('''
         import datetime, threading
         from apscheduler.schedulers.background import BackgroundScheduler
@@ -201,8 +221,8 @@ def _measure_slow():
 
 
 def _cpu_range(runs):
-    values = [r["cpu_us_per_tick"] for r in runs if "cpu_us_per_tick" in r]
-    return "%.0f-%.0f" % (min(values), max(values)) if values else None
+    _, low, high = _spread(runs)
+    return None if low is None else "%.0f-%.0f" % (low, high)
 
 
 def _accuracy_rows(runs, with_cpu):
@@ -217,22 +237,82 @@ def _accuracy_rows(runs, with_cpu):
     return rows
 
 
+#: The peers, by the start of their systems' names: each is compared at
+#: its best setting (the one of its rows that drifts least).
+PEERS = ("oslo.service", "futurist", "APScheduler")
+
+
 def _drift_verdict(report, rows, label):
-    """novalite's final drift against the best peer that drifts at all."""
-    ours = abs(rows[0][1] or 0)
-    drifting = [(abs(row[1]), row[0]) for row in rows
-                if not row[0].startswith("novalite") and row[-1] == "yes"
-                and row[1] is not None]
-    if not drifting:
-        report.add("- %s: no peer drifts; novalite's final drift %s ms"
-                   % (label, harness.fmt(ours)))
+    """novalite's final drift against every peer at its best setting: a
+    peer that drifts must drift 50 times more; one that does not is
+    compared by its p99 lateness, with no target (both are jitter)."""
+    ours = rows[0]
+    for peer in PEERS:
+        settings = [row for row in rows if row[0].startswith(peer)
+                    and row[1] is not None]
+        if not settings:
+            continue
+        best = min(settings, key=lambda row: abs(row[1]))
+        if best[-1] == "yes":
+            value = (None if ours[1] is None
+                     else harness.ratio(abs(ours[1]), abs(best[1])))
+            report.add("- %s: final drift novalite/%s (the peer's best "
+                       "setting) = %s; target at most 0.02: %s" % (
+                           label, best[0], harness.fmt(value),
+                           harness.verdict(value, 1 / 50)))
+        else:
+            report.add("- %s: %s (the peer's best setting) does not drift "
+                       "either: final drift %s ms against novalite's %s ms, "
+                       "p99 lateness %s ms against %s ms; no target "
+                       "(jitter against jitter)" % (
+                           label, best[0], harness.fmt(best[1]),
+                           harness.fmt(ours[1]), harness.fmt(best[2]),
+                           harness.fmt(ours[2])))
+
+
+EVENTLET_FLOOR = "floor: bare eventlet.sleep loop"
+
+
+def cpu_verdict(ours, best, floor):
+    """``met``/``MISSED`` only when the figures can tell: novalite's median
+    CPU per tick below the bare eventlet.sleep loop's (which it runs on),
+    or novalite's range of runs overlapping the best peer's, is this
+    machine's noise, not a result.
+
+    :param ours, best, floor: ``(median, low, high)`` of the runs.
+    """
+    if None in ours or None in best or floor is None or floor[0] is None:
+        return "not measured"
+    if ours[0] < floor[0] or (ours[1] <= best[2] and best[1] <= ours[2]):
+        return "indistinguishable at this machine's noise"
+    return "met" if ours[0] < best[0] else "MISSED"
+
+
+def _spread(runs):
+    values = [r["cpu_us_per_tick"] for r in runs if "cpu_us_per_tick" in r]
+    if not values:
+        return (None, None, None)
+    return (statistics.median(values), min(values), max(values))
+
+
+def _cpu_verdict(report, runs, cpu):
+    peers = [(value, name) for name, value in cpu.items()
+             if value is not None and not name.startswith(("novalite",
+                                                           "floor"))]
+    if not peers:
         return
-    best, name = min(drifting)
-    value = harness.ratio(ours, best)
-    report.add("- %s: final drift novalite/%s (best peer that drifts) = %s;"
-               " target at most 0.02: %s" % (
-                   label, name, harness.fmt(value),
-                   harness.verdict(value, 1 / 50)))
+    best, best_name = min(peers)
+    value = harness.ratio(cpu[NOVALITE], best)
+    report.add("- timers, CPU per idle 20 ms tick: novalite/%s (best peer) "
+               "= %s; target below 1 (ahead of every peer): %s; the floor, "
+               "a bare eventlet.sleep wake-up, is %s of that peer's. The "
+               "stable figure is the count of Python calls per tick "
+               "(Profile, below)" % (
+                   best_name, harness.fmt(value),
+                   cpu_verdict(_spread(runs[NOVALITE]),
+                               _spread(runs[best_name]),
+                               _spread(runs[EVENTLET_FLOOR])),
+                   harness.fmt(harness.ratio(cpu[EVENTLET_FLOOR], best))))
 
 
 def _plot(report, name, series, interval):
@@ -271,22 +351,7 @@ def main():
     report.table(["system", "final drift ms", "p99 late ms", "max late ms",
                   "CPU us/tick", "CPU range", "drifts"], rows + floors)
     _drift_verdict(report, rows, "timers at 20 ms")
-    cpu = {row[0]: row[4] for row in rows + floors}
-    peers = [(value, name) for name, value in cpu.items()
-             if value is not None and not name.startswith(("novalite",
-                                                           "floor"))]
-    if peers:
-        best, best_name = min(peers)
-        value = harness.ratio(cpu[NOVALITE], best)
-        report.add("- timers, CPU per idle 20 ms tick: novalite/%s (best "
-                   "peer) = %s; target below 1 (ahead of every peer): %s; "
-                   "the floor, a bare eventlet.sleep wake-up, is %s of that "
-                   "peer's" % (
-                       best_name, harness.fmt(value),
-                       "met" if value is not None and value < 1
-                       else "MISSED",
-                       harness.fmt(harness.ratio(
-                           cpu["floor: bare eventlet.sleep loop"], best))))
+    _cpu_verdict(report, fast, {row[0]: row[4] for row in rows + floors})
     report.add("")
     _plot(report, "timers-20ms",
           {name: _median_run(fast[name]) for name in SYSTEMS}, 0.02)

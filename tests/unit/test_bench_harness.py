@@ -62,3 +62,48 @@ def test_a_report_keeps_what_it_printed(capsys):
     assert text.startswith("## Example\n")
     assert "| 10 | 1.23 |" in text and "| 100 | n/a |" in text
     assert capsys.readouterr().out.strip() == text.strip()
+
+
+def test_cpu_per_tick_is_judged_only_when_the_figures_can_tell():
+    floor = (100.0, 60.0, 170.0)
+    # Below the bare eventlet.sleep loop novalite runs on: noise.
+    assert timers.cpu_verdict((80.0, 60.0, 90.0), (105.0, 95.0, 150.0),
+                              floor) == (
+        "indistinguishable at this machine's noise")
+    # Ranges of runs that overlap: noise too.
+    assert timers.cpu_verdict((110.0, 100.0, 130.0), (120.0, 125.0, 150.0),
+                              floor) == (
+        "indistinguishable at this machine's noise")
+    assert timers.cpu_verdict((110.0, 100.0, 115.0), (160.0, 150.0, 190.0),
+                              floor) == "met"
+    assert timers.cpu_verdict((190.0, 180.0, 200.0), (120.0, 110.0, 130.0),
+                              floor) == "MISSED"
+    assert timers.cpu_verdict((None, None, None), (1.0, 1.0, 1.0),
+                              floor) == "not measured"
+
+
+def _row(name, drift, p99, drifting):
+    return [name, drift, p99, p99, "yes" if drifting else "no"]
+
+
+def test_drift_is_compared_with_every_peer_at_its_best_setting(capsys):
+    report = harness.Report("drift")
+    rows = [_row("novalite LoopingCall", 0.1, 0.3, False),
+            _row("oslo.service FixedIntervalLoopingCall", 46.0, 45.0, True),
+            _row("oslo.service PeriodicTasks+DynamicLoopingCall", 40.0, 39.0,
+                 True),
+            _row("futurist PeriodicWorker", 41.8, 41.3, True),
+            _row("futurist PeriodicWorker aligned_last_finished", 0.2, 0.5,
+                 False),
+            _row("APScheduler BackgroundScheduler", -0.7, -0.4, False)]
+    timers._drift_verdict(report, rows, "timers at 20 ms")
+    lines = report.lines[2:]
+    assert len(lines) == 3
+    assert lines[0].startswith(
+        "- timers at 20 ms: final drift novalite/oslo.service PeriodicTasks+"
+        "DynamicLoopingCall (the peer's best setting) = 0.0025; target at "
+        "most 0.02: met")
+    assert "futurist PeriodicWorker aligned_last_finished (the peer's best " \
+        "setting) does not drift either" in lines[1]
+    assert "APScheduler BackgroundScheduler" in lines[2]
+    assert "no target" in lines[2]
