@@ -24,6 +24,11 @@ cut and a compute's kill -9.
            written and commits per second per host (pg_stat_database),
            AMQP publishes and deliveries per second per host, and the
            capabilities published against those the schedulers received
+  simulated  for each N of SIMULATED, N simulated hosts (real compute
+           Services sharing one process, as the fan-in benchmark
+           simulates) and two real schedulers, SHORT_SECONDS at the
+           default intervals: hosts up, rows written, commits, AMQP
+           messages per second per host, and capabilities lost
   faults   FAULT_COMPUTES computes and two schedulers at short intervals
            (report 1 s, tick 2 s, down after 5 s), a boot asked every
            BOOT_EVERY s with novalite-manage; the broker cut for 30 s, then
@@ -39,11 +44,13 @@ own, on an exchange, topics and hosts of this run (deleted at the end)
 and a database of the step, dropped at the end.
 
 Usage: python -m bench fleet   (environment: BENCH_FLEET_PARTS
-(steady,faults), BENCH_FLEET_STEPS (10,50), BENCH_FLEET_SECONDS (600),
+(steady,simulated,faults), BENCH_FLEET_STEPS (10,50), BENCH_FLEET_SIMULATED
+(10,50,200), BENCH_FLEET_SECONDS (600),
 BENCH_FLEET_SHORT_SECONDS (120), BENCH_FLEET_WARMUP (30))
 """
 
 import collections
+import contextlib
 import os
 import signal
 import statistics
@@ -67,9 +74,12 @@ from novalite.db import migration
 from novalite.db import models
 from tests.functional import tcp_proxy
 
-PARTS = os.environ.get("BENCH_FLEET_PARTS", "steady,faults").split(",")
+PARTS = os.environ.get("BENCH_FLEET_PARTS",
+                       "steady,simulated,faults").split(",")
 STEPS = [int(n) for n in os.environ.get("BENCH_FLEET_STEPS",
                                         "10,50").split(",")]
+SIMULATED = [int(n) for n in os.environ.get("BENCH_FLEET_SIMULATED",
+                                            "10,50,200").split(",")]
 SECONDS = float(os.environ.get("BENCH_FLEET_SECONDS", "600"))
 SHORT_SECONDS = float(os.environ.get("BENCH_FLEET_SHORT_SECONDS", "120"))
 WARMUP = float(os.environ.get("BENCH_FLEET_WARMUP", "30"))
@@ -548,7 +558,233 @@ def _report_steady(report, steps):
 
 
 # ----------------------------------------------------------------------------
-# 2. Faults: a timeline
+# 2. Simulated hosts: the load of many hosts on the shared servers
+
+#: One process, SIMULATED hosts: each is a real Service (novalite-compute,
+#: the compute manager and fake driver, its periodic tasks, heartbeat and
+#: RPC server) on a host name of its own, sharing one database pool and
+#: one transport. It logs to LOG and runs until the file STOP exists.
+_SIMULATOR = """
+from novalite import monkey_patch  # noqa
+import logging
+import os
+
+from novalite import config, rpc, service
+from novalite.db import api as db_api
+
+logging.basicConfig(filename=LOG, level=logging.INFO,
+                    format="%(asctime)s %(levelname)s %(name)s %(message)s")
+config.parse_args(["novalite-compute", "--config-file", INI],
+                  default_config_files=[])
+conf = config.CONF
+db = db_api.Database.from_conf(conf)
+transport = rpc.get_transport(conf)
+services = []
+for host in HOSTS:
+    one = service.Service.create(host=host, binary="novalite-compute",
+                                 topic=conf.compute_topic, conf=conf, db=db,
+                                 transport=transport)
+    one.start()
+    services.append(one)
+while not os.path.exists(STOP):
+    time.sleep(0.5)
+for one in services:
+    one.stop(graceful_timeout=5)
+transport.cleanup()
+emit(started=len(services))
+"""
+
+
+def measure_simulated(report, top, run, count, hold):
+    """``count`` simulated hosts and two real schedulers for ``hold`` s."""
+    names = boots._names("sim%d" % count, run)
+    deployment = boots.Deployment(names)
+    database = proxy = simulator = None
+    notes = _Notes()
+    os.makedirs(top, exist_ok=True)
+    stop = os.path.join(top, "stop")
+    try:
+        database, _ = _database_for(SCHEDULERS + 1,
+                                    "novalite_bench_sim%d_%s" % (count, run))
+        proxy = MeteringProxy(_broker_address())
+        options = _daemon_options(proxy)
+        deployment.start(top, database, 0, None, schedulers=SCHEDULERS,
+                         **options)
+        deployment.wait_ready(database.db)
+        hosts = ["%s-c%03d-%s" % (names["part"], index, names["run"])
+                 for index in range(count)]
+        names["hosts"].extend(hosts)
+        ini = os.path.join(top, "simulator.conf")
+        with open(ini, "w") as handle:
+            handle.write(boots._ini(
+                names, os.path.join(top, "simulator"), None,
+                database.url_for("bench-compute"), boots.COMPUTE_SIZE,
+                heartbeat_in_native_thread=False, **options))
+        log = os.path.join(top, "simulator.log")
+        simulator = harness.start(_SIMULATOR, INI=ini, HOSTS=hosts,
+                                  STOP=stop, LOG=log)
+        _wait_for_hosts(database.db, set(hosts), simulator)
+        time.sleep(WARMUP)
+        figures = _hold_simulated(deployment, database, proxy, names,
+                                  simulator, set(hosts), hold)
+        with open(stop, "w"):
+            pass
+        result = harness.finish(simulator, timeout=120)
+        figures.update(hosts=count, database=database.kind,
+                       result=result, notes=notes.lines,
+                       problems=deployment.log_problems()
+                       + _log_problems(log))
+        return figures
+    except RuntimeError as exc:
+        report.add("- %d simulated hosts: stopped: %s" % (count, exc), "")
+        return None
+    finally:
+        if simulator is not None and simulator.poll() is None:
+            simulator.kill()
+            simulator.communicate()
+        deployment.stop()
+        if database is not None:
+            database.drop()
+        if proxy is not None:
+            proxy.close()
+        boots._clean(notes, names)
+
+
+def _log_problems(path):
+    """ERROR lines and tracebacks in a log file."""
+    try:
+        with open(path) as handle:
+            return sum(1 for line in handle
+                       if " ERROR " in line or line.startswith("Traceback"))
+    except OSError:
+        return 0
+
+
+def _wait_for_hosts(db, hosts, simulator):
+    deadline = time.monotonic() + boots.READY_SECONDS + len(hosts)
+    while time.monotonic() < deadline:
+        if simulator.poll() is not None:
+            raise RuntimeError("the simulator exited: %s" % (
+                simulator.stderr.read().strip().splitlines() or ["?"])[-1])
+        nodes = {row.host for row in db.compute_node_get_all()}
+        if hosts <= nodes:
+            return
+        time.sleep(1)
+    raise RuntimeError("the simulated hosts did not all start")
+
+
+def _hold_simulated(deployment, database, proxy, names, simulator, hosts,
+                    hold):
+    watched = dict(deployment.pids(), simulator=simulator.pid,
+                   **database.server_pids())
+    broker = boots._broker_pid()
+    if broker is not None:
+        watched["rabbitmq"] = broker
+    sampler = boots.CpuSampler(watched, database.admin_url, database.name,
+                               period=CPU_SECONDS)
+    counters = database.counters()
+    start = time.time()
+    up, oldest, rss = [], 0.0, []
+    sampler.start()
+    try:
+        while time.time() - start < hold:
+            ages = _heartbeat_ages(database.db, hosts)
+            up.append(sum(1 for host in hosts if ages.get(host, 1e9) < 60))
+            oldest = max([oldest] + list(ages.values()))
+            with contextlib.suppress(psutil.Error):
+                rss.append(psutil.Process(simulator.pid).memory_info().rss)
+            time.sleep(READING_SECONDS)
+        end = time.time()
+        connections = (_connections(simulator.pid, proxy.port),
+                       _connections(simulator.pid, database.port))
+        after = database.counters()
+        time.sleep(DELIVERY_GRACE)
+    finally:
+        sampler.stop()
+    seconds, n = end - start, len(hosts)
+    cpu = sampler.between(start, end)
+    fanout = "%s_fanout" % names["scheduler"]
+    published = proxy.total("publish", start, end, fanout)
+    late = proxy.total("publish", end, end + DELIVERY_GRACE, fanout)
+    delivered = (proxy.total("deliver", start, end + DELIVERY_GRACE, fanout)
+                 - late * SCHEDULERS)
+    return {
+        "seconds": seconds, "min_up": min(up) if up else 0,
+        "readings": len(up), "oldest_beat_s": oldest,
+        "simulator_cpu": cpu.get("simulator", 0.0) / seconds / n,
+        "simulator_rss": max(rss) / 2**20 if rss else None,
+        "connections": connections,
+        "rows_per_host_s": (after["rows"] - counters["rows"]) / seconds / n,
+        "commits_per_host_s": None if after["commits"] is None else (
+            after["commits"] - counters["commits"]) / seconds / n,
+        "publish_per_host_s": proxy.total("publish", start, end) / seconds
+        / n,
+        "deliver_per_host_s": proxy.total("deliver", start, end) / seconds
+        / n,
+        "capabilities": (published, delivered),
+        "unreadable": proxy.unreadable,
+    }
+
+
+def _report_simulated(report, steps):
+    report.add(
+        "### Heartbeats and capabilities of many hosts", "",
+        "Simulated hosts, as the fan-in benchmark does: one process holds "
+        "every host of a step, each a real novalite-compute Service (its "
+        "manager, fake driver, periodic tasks, heartbeat and RPC server) "
+        "at the default intervals, sharing one database pool and one "
+        "transport, with heartbeats from the event loop "
+        "(heartbeat_in_native_thread = false) so that the process does not "
+        "open a connection per host; two real schedulers. The window of "
+        "%.0f s starts %d s after every host's first audit reached the "
+        "database." % (steps[0]["seconds"], WARMUP), "")
+    measures = [
+        ("database", lambda f: f["database"]),
+        ("up: fewest hosts, at any reading",
+         lambda f: "%d of %d (%d readings)" % (f["min_up"], f["hosts"],
+                                               f["readings"])),
+        ("oldest heartbeat seen", lambda f: "%.1f s" % f["oldest_beat_s"]),
+        ("rows written /s per host",
+         lambda f: "%.3f" % f["rows_per_host_s"]),
+        ("commits /s per host",
+         lambda f: "n/a" if f["commits_per_host_s"] is None
+         else "%.3f" % f["commits_per_host_s"]),
+        ("AMQP publishes /s per host",
+         lambda f: "%.3f" % f["publish_per_host_s"]),
+        ("AMQP deliveries /s per host",
+         lambda f: "%.3f" % f["deliver_per_host_s"]),
+        ("capabilities sent; received of sent x schedulers",
+         lambda f: "%d; %d of %d" % (f["capabilities"][0],
+                                     f["capabilities"][1],
+                                     f["capabilities"][0] * SCHEDULERS)),
+        ("simulator CPU per host",
+         lambda f: "%.3f %%" % (100 * f["simulator_cpu"])),
+        ("simulator RSS (all hosts)",
+         lambda f: "n/a" if f["simulator_rss"] is None
+         else "%.0f MiB" % f["simulator_rss"]),
+        ("simulator's AMQP / database connections",
+         lambda f: "%d / %d" % f["connections"]),
+    ]
+    report.table(["", *("%d hosts" % f["hosts"] for f in steps)],
+                 [[label, *(show(f) for f in steps)]
+                  for label, show in measures])
+    for f in steps:
+        published, delivered = f["capabilities"]
+        report.add(
+            "- %d simulated hosts: capabilities lost: %d; the simulator %s; "
+            "ERROR lines and tracebacks in the logs: %d; "
+            "connections whose AMQP frames could not be read: %d"
+            % (f["hosts"], max(0, published * SCHEDULERS - delivered),
+               "stopped cleanly" if "error" not in f["result"]
+               else "failed: %s" % f["result"]["error"], f["problems"],
+               f["unreadable"]))
+        report.add(*("- %d simulated hosts, %s" % (f["hosts"], line[2:])
+                     for line in f["notes"]))
+    report.add("")
+
+
+# ----------------------------------------------------------------------------
+# 3. Faults: a timeline
 
 
 def measure_faults(report, top, run):
@@ -775,6 +1011,13 @@ def main():
                     steps.append(figures)
             if steps:
                 _report_steady(report, steps)
+        if "simulated" in PARTS:
+            steps = [figures for figures in (
+                measure_simulated(report, os.path.join(top, "sim%d" % n),
+                                  run, n, SHORT_SECONDS)
+                for n in SIMULATED) if figures]
+            if steps:
+                _report_simulated(report, steps)
         if "faults" in PARTS:
             measure_faults(report, os.path.join(top, "faults"), run)
     return report

@@ -23,6 +23,7 @@ so a service that cannot work shows down instead of up.
 """
 
 import logging
+import os
 import traceback
 
 from oslo_log import log as oslo_logging
@@ -85,14 +86,21 @@ class Heartbeat:
         last beat of this daemon before a crash; watching it for a little
         longer than one ``report_interval`` tells the two apart, so that a
         restart after ``kill -9`` or a power loss is delayed by about one
-        interval and never refused.
+        interval and never refused. A daemon that stopped cleanly left a
+        note of its last beat (``note_clean_stop``): a restart that finds
+        the row still at that beat starts at once.
 
         :raises ConfigError: if the row's heartbeat advances meanwhile.
         """
         service = self.service
         row = service.db.service_get_by_host_and_binary(service.host,
                                                         service.binary)
+        stopped_at_beat = self._take_clean_stop_note()
         if row is None or not is_up(row, service.conf.service_down_time):
+            return
+        if stopped_at_beat == (row.id, row.report_count):
+            LOG.info("%s on %s stopped cleanly at its last beat; starting "
+                     "at once", service.binary, service.host)
             return
         watch = service.report_interval * TWIN_WATCH
         LOG.info("%s on %s beat %s ago; watching its row for %g s to tell "
@@ -126,6 +134,40 @@ class Heartbeat:
             self.native_report_state, interval, initial_delay=initial_delay,
             name="novalite-heartbeat")
         return [beacon, self._native.start()]
+
+    def _clean_stop_note_path(self):
+        service = self.service
+        return os.path.join(service.conf.state_path, "%s-%s.stopped"
+                            % (service.binary, service.host))
+
+    def note_clean_stop(self):
+        """Once the beats have stopped: note the row's last beat, so that a
+        restart need not watch the row for a live twin. A failure here
+        costs the next start one watch, nothing else."""
+        service = self.service
+        try:
+            row = service.db.service_get(service.service_id)
+            if row is not None:
+                with open(self._clean_stop_note_path(), "w") as note:
+                    note.write("%d %d\n" % (row.id, row.report_count))
+        except Exception as exc:
+            LOG.debug("No note of the clean stop: %s", exc)
+
+    def _take_clean_stop_note(self):
+        """The ``(row id, report_count)`` noted at a clean stop, or None;
+        the note is used once."""
+        path = self._clean_stop_note_path()
+        try:
+            with open(path) as note:
+                row_id, count = (int(value) for value in note.read().split())
+        except (OSError, ValueError):
+            return None
+        finally:
+            try:
+                os.unlink(path)
+            except OSError:
+                pass
+        return row_id, count
 
     def close(self):
         """Once the timers are stopped: let the OS thread end and free

@@ -264,6 +264,8 @@ class Service:
             self._finished(greenthreads.spawn(self.rpcserver.wait), left(),
                            "let the RPC calls in flight finish")
         self.heartbeat.close()
+        if self.service_id is not None:
+            self.heartbeat.note_clean_stop()
         self.manager.cleanup_host()
         if self._owns_transport:
             self._finished(

@@ -315,3 +315,22 @@ def test_a_stop_signal_with_the_log_reader_gone_still_exits(
         assert process.wait(15) == 0
     finally:
         silent.close()
+
+
+def test_a_restart_after_a_clean_stop_starts_at_once(tmp_path, state_path,
+                                                     daemons):
+    """systemctl restart: the row still beat a moment ago, but the daemon
+    that beat it noted its clean stop, so there is no twin to watch for."""
+    ini = daemon_module.base_ini(state_path)
+    (tmp_path / "first").mkdir()
+    (tmp_path / "again").mkdir()
+    first = daemons(tmp_path / "first", ini)
+    first.wait_for("is ready")
+    first.signal(signal.SIGTERM)
+    assert first.wait() == 0
+    again = daemons(tmp_path / "again", ini)
+    again.wait_for("stopped cleanly at its last beat; starting at once")
+    again.wait_for("is ready")
+    assert again.matching("watching its row") == []
+    assert not any(name.endswith(".stopped")
+                   for name in os.listdir(state_path))

@@ -79,3 +79,34 @@ def test_other_methods_of_basic_are_not_messages():
     consume = _frame(1, struct.pack(">HHH", 60, 20, 0) + _short("q")
                      + _short("") + b"\x00\x00\x00\x00\x00")
     assert _read(ack + consume) == []
+
+
+def test_a_connection_whose_frames_cannot_be_read_is_still_forwarded():
+    """A frame the reader cannot make sense of (here a publish that ends
+    before its exchange's name) must not cut the daemon off the broker:
+    the bytes go through, uncounted, and the run says so."""
+    import socket
+
+    proxy = fleet.MeteringProxy(("127.0.0.1", 9))
+    receiving, sink = socket.socketpair()
+    try:
+        broken = _frame(1, struct.pack(">HH", 60, 40))
+        proxy._forward(broken, sink)
+        proxy._forward(_publish("later"), sink)
+        received = receiving.recv(4096)
+        assert received == broken + _publish("later")
+        assert proxy.unreadable == 1
+        assert proxy.total("publish", 0, 2**40) == 0
+    finally:
+        proxy.close()
+        receiving.close()
+        sink.close()
+
+
+def test_errors_and_tracebacks_in_a_log_are_counted(tmp_path):
+    log = tmp_path / "simulator.log"
+    log.write_text("2026-12-05 10:00:00 INFO novalite.service ready\n"
+                   "2026-12-05 10:00:01 ERROR novalite.heartbeat gone\n"
+                   "Traceback (most recent call last):\n")
+    assert fleet._log_problems(str(log)) == 2
+    assert fleet._log_problems(str(tmp_path / "missing.log")) == 0
