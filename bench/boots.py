@@ -261,7 +261,7 @@ import cProfile, pstats, statistics
 from oslo_config import cfg
 import sqlalchemy as sa
 from novalite import conf as novalite_conf
-from novalite import greenthreads
+from novalite import concurrency
 from novalite.db import api as db_api
 from novalite.db import migration
 from novalite.db import models
@@ -345,7 +345,7 @@ for count in HOSTS:
     add_hosts(have, count)
     have = count
     last_beat = beat()
-    hosts = host_manager.HostManager(conf, db, greenthreads.CLOCK)
+    hosts = host_manager.HostManager(conf, db, concurrency.CLOCK)
     scheduler = filter_scheduler.FilterScheduler(conf, db, hosts)
     reading = []
     read_hosts = hosts.get_all_host_states
@@ -584,8 +584,9 @@ class Deployment:
     """Schedulers and computes of one part, started together; stop()
     stops every one that was started, in parallel."""
 
-    def __init__(self, names):
+    def __init__(self, names, env=None):
         self.names = names
+        self.env = env
         self.daemons = []
         self.computes = {}
         self.schedulers = {}
@@ -607,8 +608,9 @@ class Deployment:
 
     def _start(self, top, host, argv, names, url, size, options):
         workdir = os.path.join(top, host)
-        process = bench_rpc.Daemon(host, workdir, argv=argv, ini=_ini(
-            names, workdir, host, url, size, **options))
+        process = bench_rpc.Daemon(host, workdir, argv=argv, env=self.env,
+                                   ini=_ini(names, workdir, host, url, size,
+                                            **options))
         self.daemons.append(process)
         return process
 
@@ -690,13 +692,17 @@ def _drive(ini, mode, count, prefix, sampler=None, **params):
 # ----------------------------------------------------------------------------
 # 1. Boots: request to ACTIVE
 
-def measure_boots(report, top, run):
-    names = _names("boots", run)
-    deployment = Deployment(names)
+def measure_boots(report, top, run, threads=False):
+    """The boots part; with ``threads``, every daemon on native threads
+    (NOVALITE_BACKEND=threading), reported in one line beside eventlet's."""
+    part = "threads" if threads else "boots"
+    names = _names(part, run)
+    deployment = Deployment(names, {"NOVALITE_BACKEND": "threading"}
+                            if threads else None)
     database = None
     figures = None
     try:
-        database = Database("novalite_bench_boots_%s" % run)
+        database = Database("novalite_bench_%s_%s" % (part, run))
         deployment.start(top, database, COMPUTES, COMPUTE_SIZE)
         deployment.wait_ready(database.db)
         watched = deployment.pids()
@@ -724,9 +730,14 @@ def measure_boots(report, top, run):
         if "error" in result:
             raise RuntimeError("the driver failed: %s" % result["error"])
         figures = _boot_figures(result, sampler, idle, deployment)
-        _report_boots(report, figures, deployment.log_problems())
+        if threads:
+            _report_threaded_boots(report, figures,
+                                   deployment.log_problems())
+        else:
+            _report_boots(report, figures, deployment.log_problems())
     except RuntimeError as exc:
-        report.add("- boots: stopped: %s" % exc, "")
+        report.add("- boots%s: stopped: %s" % (
+            " on native threads" if threads else "", exc), "")
     finally:
         deployment.stop()
         if database is not None:
@@ -774,6 +785,18 @@ def _boot_figures(result, sampler, idle, deployment):
         "peak_backends": sampler.peak_backends,
         "peak_by_kind": sampler.peak_by_kind, "denied": sampler.denied,
     }
+
+
+def _report_threaded_boots(report, figures, problems):
+    report.add("- boots on native threads (NOVALITE_BACKEND=threading for "
+               "the scheduler and every compute; the same boots, client and "
+               "database): p50 request to ACTIVE %s ms, p99 %s ms, %s boots/s"
+               ", %d ERROR, %d ERROR lines or tracebacks in the logs; no "
+               "target (side by side with the table above)" % (
+                   harness.fmt(figures["p50_ms"]),
+                   harness.fmt(figures["p99_ms"]),
+                   harness.fmt(figures["rate"]), figures["error"], problems))
+    report.add("")
 
 
 def _report_boots(report, figures, problems):
@@ -1195,6 +1218,7 @@ def main():
     with tempfile.TemporaryDirectory(prefix="bench-boots-") as top:
         if "boots" in PARTS and not (broker or database):
             boots = measure_boots(report, top, run)
+            measure_boots(report, top, run, threads=True)
         if "decisions" in PARTS:
             decisions = measure_decisions(report, run, database is None)
         if "race" in PARTS and not (broker or database):

@@ -42,10 +42,17 @@ IDLE_SECONDS = float(os.environ.get("BENCH_IDLE_SECONDS", "120"))
 SETTLE_SECONDS = 5.0
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
+NOVALITE = "novalite-compute"
+NOVALITE_THREADING = "novalite-compute, threading"
+PEER = "oslo.service daemon"
 DAEMONS = {
-    "novalite-compute": [sys.executable, "-m", "novalite.cmd.compute"],
-    "oslo.service daemon": [sys.executable, "-m", "bench.peers.oslo_daemon"],
+    NOVALITE: [sys.executable, "-m", "novalite.cmd.compute"],
+    NOVALITE_THREADING: [sys.executable, "-m", "novalite.cmd.compute"],
+    PEER: [sys.executable, "-m", "bench.peers.oslo_daemon"],
 }
+#: What a daemon's environment adds: the same novalite-compute, on native
+#: threads.
+ENVIRONMENT = {NOVALITE_THREADING: {"NOVALITE_BACKEND": "threading"}}
 
 
 class Running:
@@ -66,7 +73,8 @@ class Running:
         self.listener.bind(self.socket_path)
         self.listener.settimeout(60)
         env = dict(os.environ, NOTIFY_SOCKET=self.socket_path,
-                   PYTHONPATH=REPO, PYTHONWARNINGS="ignore")
+                   PYTHONPATH=REPO, PYTHONWARNINGS="ignore",
+                   **ENVIRONMENT.get(name, {}))
         self.started = time.monotonic()
         self.process = subprocess.Popen(
             DAEMONS[name] + ["--config-file", ini], env=env, cwd=REPO,
@@ -152,13 +160,13 @@ def main():
     report = harness.Report("Daemon: exec to READY=1, memory, idle CPU, stop")
     ready, stop = startup_and_stop()
     idle_figures = idle()
-    rows = []
+    rows = {}
     for name in DAEMONS:
         rss, cpu = idle_figures[name]
-        rows.append([name, ready[name] * 1e3, rss, cpu * 60 / IDLE_SECONDS,
-                     stop[name] * 1e3])
+        rows[name] = [name, ready[name] * 1e3, rss, cpu * 60 / IDLE_SECONDS,
+                      stop[name] * 1e3]
     report.add("Default configuration on SQLite; start-up and stop are the "
-               "median of %d restarts. Memory and CPU: both daemons side by "
+               "median of %d restarts. Memory and CPU: the daemons side by "
                "side, their first periodic pass at start "
                "(periodic_fuzzy_delay = 0), measured over %g s from %g s "
                "after READY=1: whole periods of the 60 s tick, in which both "
@@ -167,8 +175,9 @@ def main():
                "ServiceLauncher (bench/peers/oslo_daemon.py)."
                % (REPEATS, IDLE_SECONDS, SETTLE_SECONDS), "")
     report.table(["daemon", "exec to READY ms", "RSS MiB",
-                  "idle CPU s/min", "SIGTERM to exit ms"], rows)
-    ours, peer = rows
+                  "idle CPU s/min", "SIGTERM to exit ms"], list(rows.values()))
+    ours, threads, peer = (rows[NOVALITE], rows[NOVALITE_THREADING],
+                           rows[PEER])
     for label, index, target in (("start-up", 1, None), ("memory", 2, None),
                                  ("idle CPU", 3, 0.5), ("stop", 4, None)):
         value = harness.ratio(ours[index], peer[index])
@@ -178,6 +187,11 @@ def main():
             line += " (target at most %g: %s)" % (
                 target, harness.verdict(value, target))
         report.add(line)
+    report.add("- daemon on native threads (NOVALITE_BACKEND=threading) over "
+               "the same on eventlet: start-up %s, memory %s, idle CPU %s, "
+               "stop %s; no target (side by side)" % tuple(
+                   harness.fmt(harness.ratio(threads[index], ours[index]))
+                   for index in range(1, 5)))
     report.add("")
     return report
 

@@ -47,6 +47,16 @@ def emit(**figures):
 '''
 
 
+#: First in a program that runs novalite on its threading backend: the
+#: backend chosen and the process prepared as ``novalite.cmd`` does it.
+THREADING = '''
+import os
+os.environ["NOVALITE_BACKEND"] = "threading"
+from novalite import concurrency
+concurrency.monkey_patch()
+'''
+
+
 def program(*pieces):
     """Join code pieces, each dedented on its own."""
     return "\n".join(textwrap.dedent(piece) for piece in pieces)

@@ -190,7 +190,7 @@ with open(RESULTS, "w") as handle:
 # ping answers as "handled", as the bare endpoint does. Written to RESULTS
 # when main() returns.
 _HOOKED_DAEMON = '''
-import functools, json, sys, time
+import functools, json, sys, threading, time
 sys.argv = [BINARY, "--config-file", INI]
 import novalite.cmd  # holds early signals, monkey-patches: as the command
 from novalite import baserpc, manager
@@ -200,6 +200,12 @@ from novalite.scheduler import host_manager
 ticks = []
 received = []
 handled = [0]
+counting = threading.Lock()  # casts are handled by threads on threading
+
+
+def count_one():
+    with counting:
+        handled[0] += 1
 _periodic_tasks = manager.Manager.periodic_tasks
 _update = host_manager.HostManager.update_service_capabilities
 _ping = baserpc.BaseRPCAPI.ping
@@ -223,7 +229,7 @@ def update_service_capabilities(self, service_name, host, capabilities,
 def ping(self, context, arg):
     if arg == "sync":
         return dict(_ping(self, context, arg), handled=handled[0])
-    handled[0] += 1
+    count_one()
     return _ping(self, context, arg)
 
 
@@ -232,7 +238,7 @@ def stop_instance(self, context, uuid):
     try:
         return _stop_instance(self, context, uuid)
     finally:
-        handled[0] += 1
+        count_one()
 
 
 manager.Manager.periodic_tasks = periodic_tasks
@@ -468,7 +474,7 @@ class Daemon(daemon.Running):
     killed after 30 s)."""
 
     def __init__(self, name, workdir, argv=None, code=None, ini=None,
-                 **params):
+                 env=None, **params):
         self.name = name
         self.workdir = workdir
         os.makedirs(workdir, exist_ok=True)
@@ -489,7 +495,7 @@ class Daemon(daemon.Running):
         else:
             argv = list(argv) + ["--config-file", self.ini]
         env = dict(os.environ, NOTIFY_SOCKET=self.socket_path,
-                   PYTHONPATH=REPO, PYTHONWARNINGS="ignore")
+                   PYTHONPATH=REPO, PYTHONWARNINGS="ignore", **(env or {}))
         with open(self.log_path, "w") as log:
             self.started = time.monotonic()
             self.process = subprocess.Popen(
@@ -554,7 +560,8 @@ def _client(mode, code, names, timeout, ini=None, **params):
         common.update(TOPIC=names["bare"], HOST=names["bare_host"])
         prelude = _BARE_CLIENT
     else:
-        common.update(INI=ini, HOST=names["compute_host"])
+        common.update(INI=ini, HOST=names[
+            "threading_host" if mode == THREADING else "compute_host"])
         prelude = _NOVALITE_CLIENT
     result = harness.run("import statistics\n" + prelude + code,
                          timeout=timeout, **common, **params)
@@ -654,7 +661,7 @@ def clean_broker(names):
     for topic in ("compute", "scheduler", "bare"):
         queues.add(names[topic])
     queues.update("%s.%s" % (names["compute"], names[host]) for host in
-                  ("compute_host", "drift_host"))
+                  ("compute_host", "drift_host", "threading_host"))
     queues.add("%s.%s" % (names["bare"], names["bare_host"]))
     queues.update("%s.%s" % (names["scheduler"], names[host])
                   for host in ("scheduler_host0", "scheduler_host1"))
@@ -692,8 +699,8 @@ def clean_broker(names):
 
 def measure_rpc(names, novalite_ini):
     """ROUNDS interleaved rounds of the bare client and novalite's."""
-    runs = {"bare": [], "novalite": []}
-    order = ["bare", "novalite"]
+    runs = {mode: [] for mode in MODES}
+    order = list(MODES)
     for round_ in range(ROUNDS):
         for mode in order if round_ % 2 == 0 else order[::-1]:
             runs[mode].append(_client(
@@ -746,6 +753,12 @@ def fanout_rows(published, received_by, rounds):
 
 # ----------------------------------------------------------------------------
 
+#: The clients of the cast and call rounds: the bare server's, novalite's
+#: on eventlet and novalite's on native threads.
+THREADING = "novalite threading"
+MODES = ("bare", "novalite", THREADING)
+
+
 def _names():
     run = uuid.uuid4().hex[:10]
     return {"run": run, "exchange": "bench-rpc-%s" % run,
@@ -753,6 +766,7 @@ def _names():
             "scheduler": "bench_scheduler_%s" % run,
             "bare": "bench_bare_%s" % run,
             "compute_host": "bench-compute-%s" % run,
+            "threading_host": "bench-threading-%s" % run,
             "drift_host": "bench-drift-%s" % run,
             "bare_host": "bench-bare-%s" % run,
             "scheduler_host0": "bench-scheduler0-%s" % run,
@@ -818,9 +832,16 @@ def _run(report, names, top, daemons):
                     BINARY="novalite-compute",
                     ini=_novalite_ini(names, compute_dir,
                                       names["compute_host"]))
+    threads = start("compute on threads", code=_HOOKED_DAEMON % "compute",
+                    BINARY="novalite-compute",
+                    env={"NOVALITE_BACKEND": "threading"},
+                    ini=_novalite_ini(names, os.path.join(top, "threads"),
+                                      names["threading_host"]))
     bare.wait_ready()
     compute.wait_ready()
+    threads.wait_ready()
     runs = measure_rpc(names, client_ini)
+    threads.stop()
     _report_rpc(report, runs, compute)
 
     # 4: the periodic timer, idle, then each server in turn paced, then
@@ -944,6 +965,11 @@ def _report_rpc(report, runs, compute):
           "in novalite-compute", ours["casts_per_s"], spread["novalite"],
           ours["sent_per_s"], "ComputeAPI.get_host_uptime",
           ours["rtt_median_ms"], ours["rtt_p99_ms"]],
+         ["novalite, threading", "the same, in novalite-compute on "
+          "native threads", figures[THREADING]["casts_per_s"],
+          spread[THREADING], figures[THREADING]["sent_per_s"],
+          "ComputeAPI.get_host_uptime", figures[THREADING]["rtt_median_ms"],
+          figures[THREADING]["rtt_p99_ms"]],
          ["novalite", "ComputeAPI.stop_instance, unknown instance (first "
           "round, %d casts)" % STOP_CASTS, stop_rate, None, None, "", None,
           None]])
@@ -971,6 +997,17 @@ def _report_rpc(report, runs, compute):
                    harness.fmt(harness.ratio(ours["rtt_p99_ms"],
                                              bare["rtt_p99_ms"])),
                    CALL_TARGET, harness.verdict(call_ratio, CALL_TARGET)))
+    threads = figures[THREADING]
+    report.add("- rpc on native threads (NOVALITE_BACKEND=threading, "
+               "oslo.messaging's threading executor): casts/s handled %s "
+               "(novalite on eventlet %s, bare %s), call median %s ms (%s, "
+               "%s); no target (side by side)" % (
+                   harness.fmt(threads["casts_per_s"]),
+                   harness.fmt(ours["casts_per_s"]),
+                   harness.fmt(bare["casts_per_s"]),
+                   harness.fmt(threads["rtt_median_ms"]),
+                   harness.fmt(ours["rtt_median_ms"]),
+                   harness.fmt(bare["rtt_median_ms"])))
     report.add("")
 
 

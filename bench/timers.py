@@ -80,6 +80,13 @@ SYSTEMS = {
         loopingcall.LoopingCall(looped).start(interval=INTERVAL).wait()
         report()
         '''),
+    "novalite LoopingCall, threading": harness.program(
+        harness.THREADING, '''
+        from novalite import loopingcall
+        ''', _TICK, _LOOPED, '''
+        loopingcall.LoopingCall(looped).start(interval=INTERVAL).wait()
+        report()
+        '''),
     "novalite Manager+DynamicLoopingCall": harness.program('''
         import eventlet; eventlet.monkey_patch()
         from novalite import loopingcall, manager
@@ -186,6 +193,7 @@ FLOORS = {
 }
 
 NOVALITE = "novalite LoopingCall"
+NOVALITE_THREADING = "novalite LoopingCall, threading"
 OSLO_LOOP = "oslo.service FixedIntervalLoopingCall"
 KEYS = ("final_drift_ms", "p99_late_ms", "max_late_ms", "cpu_us_per_tick")
 
@@ -245,8 +253,17 @@ PEERS = ("oslo.service", "futurist", "APScheduler")
 def _drift_verdict(report, rows, label):
     """novalite's final drift against every peer at its best setting: a
     peer that drifts must drift 50 times more; one that does not is
-    compared by its p99 lateness, with no target (both are jitter)."""
+    compared by its p99 lateness, with no target (both are jitter).
+    novalite on native threads is set beside novalite on eventlet."""
     ours = rows[0]
+    for threads in (row for row in rows if row[0] == NOVALITE_THREADING):
+        report.add("- %s: novalite on native threads (NOVALITE_BACKEND="
+                   "threading): final drift %s ms, p99 lateness %s ms, "
+                   "drifts: %s; on eventlet %s ms, %s ms; no target (side "
+                   "by side)" % (
+                       label, harness.fmt(threads[1]),
+                       harness.fmt(threads[2]), threads[-1],
+                       harness.fmt(ours[1]), harness.fmt(ours[2])))
     for peer in PEERS:
         settings = [row for row in rows if row[0].startswith(peer)
                     and row[1] is not None]

@@ -51,12 +51,15 @@ class PeriodicTaskTimedOut(BaseException):
     """Raised inside a task that ran past its ``timeout``.
 
     A BaseException, like eventlet's own Timeout, so that a task's
-    ``except Exception`` cannot swallow it and keep running.
+    ``except Exception`` cannot swallow it and keep running. On native
+    threads it is raised to the waiter instead, and ``abandoned_run`` is
+    the run left behind (its ``ready()`` says when it ended).
     """
 
     def __init__(self, name, timeout):
         self.name = name
         self.timeout = timeout
+        self.abandoned_run = None
         super().__init__("periodic task %s timed out after %s s"
                          % (name, timeout))
 

@@ -28,10 +28,10 @@ import traceback
 
 from oslo_log import log as oslo_logging
 
+from novalite import concurrency
 from novalite import config
 from novalite.db import api as db_api
 from novalite.db import models
-from novalite import greenthreads
 from novalite import loopingcall
 
 LOG = oslo_logging.getLogger(__name__)
@@ -106,7 +106,7 @@ class Heartbeat:
         LOG.info("%s on %s beat %s ago; watching its row for %g s to tell "
                  "a live twin from a stale row", service.binary,
                  service.host, models.utcnow() - last_heartbeat(row), watch)
-        service.clock.wait(greenthreads.new_event(), watch)
+        service.clock.wait(concurrency.new_event(), watch)
         again = service.db.service_get(row.id)
         if again is not None and again.report_count != row.report_count:
             raise config.ConfigError(
@@ -127,10 +127,10 @@ class Heartbeat:
         beacon = loopingcall.LoopingCall(self.hub_beacon)
         beacon.clock = service.clock
         beacon.start(interval=interval, stop_on_exception=False)
-        self.relay = greenthreads.LogRelay(LOG)
+        self.relay = concurrency.LogRelay(LOG)
         self.own_db = db_api.Database(db_api.create_engine(
             service.db.engine.url, own_thread=True))
-        self._native = greenthreads.NativeTimer(
+        self._native = concurrency.NativeTimer(
             self.native_report_state, interval, initial_delay=initial_delay,
             name="novalite-heartbeat")
         return [beacon, self._native.start()]
@@ -173,7 +173,7 @@ class Heartbeat:
         """Once the timers are stopped: let the OS thread end and free
         what it held."""
         if self._native is not None:
-            if not self._native.join(greenthreads.NATIVE_JOIN_SECONDS):
+            if not self._native.join(concurrency.NATIVE_JOIN_SECONDS):
                 LOG.warning("The heartbeat thread is still inside a beat; "
                             "leaving it to end with the process")
                 return

@@ -15,13 +15,14 @@
 
 import os
 import signal
+import threading
 
 from oslo_log import log as logging
 
+from novalite import concurrency
 from novalite import conf as novalite_conf
 from novalite import config
 from novalite import early_signals
-from novalite import greenthreads
 from novalite import reports
 from novalite import systemd
 
@@ -59,24 +60,30 @@ class Launcher:
     def __init__(self, service, conf=None):
         self.service = service
         self.conf = conf if conf is not None else CONF
-        self._stopped = greenthreads.new_event()
+        self._stopped = concurrency.new_event()
         self._read_fd = self._write_fd = None
         self._previous_handlers = {}
         self._previous_wakeup_fd = -1
         self._starting = False
         self._reload_when_started = False
+        #: On native threads the signals are served while start() runs:
+        #: a SIGHUP is either deferred before start() has returned, or
+        #: served after, never lost in between.
+        self._start_guard = threading.Lock()
 
     def start(self):
         """Start the service with its signals served."""
         self._install_signal_handlers()
         reports.register(self.service.periodic_runner)
         self._starting = True
-        greenthreads.spawn(self._serve_signals)
+        concurrency.spawn(self._serve_signals)
         try:
             self.service.start()
         finally:
-            self._starting = False
-        if self._reload_when_started and not self._stopped.ready():
+            with self._start_guard:
+                self._starting = False
+                reload_now = self._reload_when_started
+        if reload_now and not self._stopped.ready():
             self.reload()
 
     def wait(self):
@@ -109,7 +116,7 @@ class Launcher:
 
     def _serve_signals(self):
         while True:
-            greenthreads.wait_readable(self._read_fd)
+            concurrency.wait_readable(self._read_fd)
             try:
                 received = set(os.read(self._read_fd, 4096))
             except BlockingIOError:
@@ -117,16 +124,18 @@ class Launcher:
             for signum in self.STOP_SIGNALS:
                 if signum in received:
                     name = signal.Signals(signum).name
-                    if self._starting:
+                    if not self.service.ready:
                         LOG.info("Caught %s during start-up; exiting at "
                                  "once", name)
                         early_signals.exit_now(signum, when="during start-up")
                     self._stopped.send(name)
                     return
             if signal.SIGHUP in received:
-                if self._starting:
-                    self._reload_when_started = True
-                else:
+                with self._start_guard:
+                    defer = self._starting
+                    if defer:
+                        self._reload_when_started = True
+                if not defer:
                     self.reload()
             if signal.SIGUSR2 in received:
                 try:

@@ -19,7 +19,7 @@ resumes at the next free slot instead of bursting to catch up.
 ``DynamicLoopingCall`` sleeps for whatever its function returns.
 
 ``stop()`` interrupts the sleep at once. Time and waiting go through a
-clock (``novalite.greenthreads.GreenClock``), which tests replace.
+clock (``novalite.concurrency.GreenClock``), which tests replace.
 """
 
 import math
@@ -27,7 +27,7 @@ import sys
 
 from oslo_log import log as logging
 
-from novalite import greenthreads
+from novalite import concurrency
 
 LOG = logging.getLogger(__name__)
 
@@ -53,7 +53,7 @@ def _name_of(function):
 
 class _LoopingCallBase:
     #: The clock seam; tests set a fake clock on the instance.
-    clock = greenthreads.CLOCK
+    clock = concurrency.CLOCK
 
     def __init__(self, f=None, *args, **kw):
         self.f = f
@@ -79,9 +79,9 @@ class _LoopingCallBase:
             raise RuntimeError("%s of %s is already running"
                                % (type(self).__name__, _name_of(self.f)))
         self._running = True
-        self._stop_event = greenthreads.new_event()
-        self._done = greenthreads.new_event()
-        self._thread = greenthreads.spawn(
+        self._stop_event = concurrency.new_event()
+        self._done = concurrency.new_event()
+        self._thread = concurrency.spawn(
             self._run, loop, initial_delay, stop_on_exception, *loop_args)
         self._thread.link(self._on_thread_exit, self._done)
         return self._done
@@ -93,20 +93,23 @@ class _LoopingCallBase:
             self._stop_event.send(True)
 
     def kill(self):
-        """Stop at once, even in the middle of a call (which is abandoned
-        where it yields). ``wait()`` then raises GreenletExit."""
+        """Stop at once, even in the middle of a call (under eventlet it is
+        interrupted where it yields; a native thread is abandoned and ends
+        with its call). ``wait()`` then raises ``concurrency.Killed``."""
         self.stop()
         if self._thread is not None and not self._done.ready():
             self._thread.kill()
 
-    def wait(self):
-        """Block until the loop ends; return LoopingCallDone's retvalue.
+    def wait(self, timeout=None):
+        """Block until the loop ends, at most ``timeout`` seconds (None:
+        forever); return LoopingCallDone's retvalue (None if the loop is
+        still running: see ``ended``).
 
         Re-raises the exception that ended the loop, if one did.
         """
         if self._done is None:
             raise RuntimeError("%s was never started" % type(self).__name__)
-        return self._done.wait()
+        return self._done.wait(timeout)
 
     def _sleep(self, seconds):
         """Sleep unless stopped; return True if the loop should go on."""
@@ -135,22 +138,24 @@ class _LoopingCallBase:
             loop(initial_delay or 0, stop_on_exception, *loop_args)
         except LoopingCallDone as exc:
             self._running = False
-            done.send(exc.retvalue)
+            if not done.ready():  # else kill() gave up on this loop
+                done.send(exc.retvalue)
         except Exception:
             self._running = False
             LOG.exception("%s of %s ended by an error", type(self).__name__,
                           _name_of(self.f))
-            done.send_exception(*sys.exc_info())
+            if not done.ready():
+                done.send_exception(*sys.exc_info())
         else:
             self._running = False
-            done.send(True)
-
+            if not done.ready():
+                done.send(True)
 
     def _on_thread_exit(self, thread, done):
-        """A killed greenthread must not leave wait() blocked forever."""
+        """A killed thread must not leave wait() blocked forever."""
         if not done.ready():
             self._running = False
-            done.send_exception(greenthreads.GreenletExit(
+            done.send_exception(concurrency.Killed(
                 "%s of %s was killed" % (type(self).__name__,
                                          _name_of(self.f))))
 

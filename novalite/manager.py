@@ -25,9 +25,9 @@ task instead of running twice, and countdowns belong to instances.
 
 from oslo_log import log as logging
 
+from novalite import concurrency
 from novalite import conf
 from novalite import exception
-from novalite import greenthreads
 from novalite.periodic import decorator
 from novalite.periodic import settings as task_settings
 from novalite.periodic import taskset
@@ -80,7 +80,7 @@ class Manager(metaclass=ManagerMeta):
         self.transport = transport
         self.host = host if host is not None else self.conf.host
         self.service_name = service_name
-        self._clock = clock if clock is not None else greenthreads.CLOCK
+        self._clock = clock if clock is not None else concurrency.CLOCK
         #: This instance's periodic tasks: their schedule, record and views.
         self.periodic = taskset.TaskSet(
             type(self).__name__, self._clock,

@@ -10,12 +10,15 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
-"""Make the standard library cooperative before anything else is imported.
+"""Prepare the process for its concurrency backend before anything else
+is imported.
 
-Imported first by ``novalite.cmd``, so sockets, locks and sleeps taken by
-the libraries novalite loads (SQLAlchemy's drivers, oslo.log) are green.
+Imported first by ``novalite.cmd``. Under eventlet (the default) the
+standard library is made cooperative, so sockets, locks and sleeps taken
+by the libraries novalite loads (SQLAlchemy's drivers, oslo.log) are
+green; under the threading backend eventlet is kept out of the process.
 """
 
-from novalite import greenthreads
+from novalite import concurrency
 
-greenthreads.monkey_patch()
+concurrency.monkey_patch()

@@ -22,7 +22,7 @@ import sys
 
 from oslo_log import log as logging
 
-from novalite import greenthreads
+from novalite import concurrency
 from novalite.periodic import render
 from novalite import version
 
@@ -109,7 +109,7 @@ class _StderrWriter:
             return
         self._busy = True
         try:
-            greenthreads.start_native_thread(
+            concurrency.start_native_thread(
                 functools.partial(self._write_all, text.encode()),
                 name="novalite-report")
         except Exception:

@@ -29,11 +29,11 @@ from oslo_log import log as logging
 import oslo_messaging
 
 from novalite import bus_log
+from novalite import concurrency
 from novalite.conf import rpc as rpc_conf
 from novalite import config
 from novalite import context as novalite_context
 from novalite import exception
-from novalite import greenthreads
 from novalite import heartbeat
 
 LOG = logging.getLogger(__name__)
@@ -180,7 +180,7 @@ def get_server(transport, target, endpoints):
     """An RPC server dispatching ``target`` to ``endpoints``: only their
     methods marked ``@rpc.expose`` can be called."""
     return oslo_messaging.get_rpc_server(
-        transport, target, endpoints, executor=greenthreads.RPC_EXECUTOR,
+        transport, target, endpoints, executor=concurrency.RPC_EXECUTOR,
         serializer=ContextSerializer(),
         access_policy=oslo_messaging.ExplicitRPCAccessPolicy)
 

@@ -35,6 +35,7 @@ from oslo_log import log as oslo_logging
 from oslo_utils import importutils
 
 from novalite import baserpc
+from novalite import concurrency
 from novalite import conf as novalite_conf
 from novalite import config
 from novalite import context
@@ -42,7 +43,6 @@ from novalite.db import api as db_api
 from novalite.db import file_guard
 from novalite.db import migration
 from novalite import exception
-from novalite import greenthreads
 from novalite import heartbeat
 from novalite import launcher
 from novalite.periodic import runner
@@ -79,7 +79,7 @@ class Service:
         self.binary = binary
         self.topic = topic
         self.manager_class_name = manager
-        self._clock = clock if clock is not None else greenthreads.CLOCK
+        self._clock = clock if clock is not None else concurrency.CLOCK
         self.db = db if db is not None else db_api.Database.from_conf(
             self.conf)
         self._owns_transport = (transport is None
@@ -100,6 +100,9 @@ class Service:
         self.periodic_interval = periodic_interval
         self.periodic_fuzzy_delay = periodic_fuzzy_delay
         self.service_id = None
+        #: True from the moment start() has finished its work (just before
+        #: READY=1) until stop() begins.
+        self.ready = False
         self.heartbeat = heartbeat.Heartbeat(self)
         self.periodic_runner = runner.PeriodicRunner(
             self.manager.periodic, context.get_admin_context(),
@@ -194,10 +197,12 @@ class Service:
             self.timers.append(self.periodic_runner.start(
                 self.periodic_fuzzy_delay * self.phase))
         self.manager.post_start_hook()
+        self.ready = True
         systemd.ready("%s running on %s" % (self.binary, self.host))
-        LOG.info("%(binary)s on %(host)s is ready (eventlet, %(database)s "
-                 "database, %(bus)s)",
+        LOG.info("%(binary)s on %(host)s is ready (%(backend)s, "
+                 "%(database)s database, %(bus)s)",
                  {"binary": self.binary, "host": self.host,
+                  "backend": concurrency.BACKEND,
                   "database": self.db.engine.url.get_backend_name(),
                   "bus": rpc.describe(self.conf)})
 
@@ -235,7 +240,7 @@ class Service:
         for its poll loop to notice (up to 5 s on idle queues, longer while
         it backs off from a broker that is gone), and closing the
         transport can wait on a broker that stopped answering: both go on
-        in greenthreads of their own, waited for only as long as the
+        in threads (greenthreads) of their own, waited for only as long as the
         budget allows (the transport gets ``TRANSPORT_CLOSE_SECONDS`` more
         once it is spent), so that a stop never outlasts systemd's
         ``TimeoutStopSec``.
@@ -244,10 +249,11 @@ class Service:
             take, together; ``graceful_shutdown_timeout`` by default, 0
             waits forever.
         """
+        self.ready = False
         systemd.stopping()
         for timer in self.timers:
             timer.stop()
-        consuming = (greenthreads.spawn(self.rpcserver.stop)
+        consuming = (concurrency.spawn(self.rpcserver.stop)
                      if self.rpcserver is not None else None)
         if graceful_timeout is None:
             graceful_timeout = self.conf.graceful_shutdown_timeout
@@ -261,7 +267,7 @@ class Service:
         self.periodic_runner.stop(graceful_timeout)
         if consuming is not None and self._finished(
                 consuming, left(), "stop consuming"):
-            self._finished(greenthreads.spawn(self.rpcserver.wait), left(),
+            self._finished(concurrency.spawn(self.rpcserver.wait), left(),
                            "let the RPC calls in flight finish")
         self.heartbeat.close()
         if self.service_id is not None:
@@ -269,20 +275,20 @@ class Service:
         self.manager.cleanup_host()
         if self._owns_transport:
             self._finished(
-                greenthreads.spawn(self.transport.cleanup),
+                concurrency.spawn(self.transport.cleanup),
                 None if left() is None else max(left(),
                                                  TRANSPORT_CLOSE_SECONDS),
                 "close its connections to the broker")
         LOG.info("Stopped %s on %s", self.binary, self.host)
 
-    def _finished(self, greenthread, timeout, what):
-        """Whether ``greenthread`` ended within ``timeout`` s (None:
+    def _finished(self, thread, timeout, what):
+        """Whether a spawned ``thread`` ended within ``timeout`` s (None:
         forever); if not, say so and leave it."""
-        with greenthreads.time_limit(timeout):
-            try:
-                greenthread.wait()
-            except Exception:
-                LOG.exception("%s could not %s", self.binary, what)
+        try:
+            if concurrency.wait_at_most(thread, timeout):
+                return True
+        except Exception:
+            LOG.exception("%s could not %s", self.binary, what)
             return True
         LOG.warning("%s did not %s within graceful_shutdown_timeout (%g s); "
                     "stopping without waiting longer", self.binary, what,
@@ -353,7 +359,7 @@ class Service:
         LOG.error("The SQLite database %s was %s while %s ran; reopening "
                   "it (what was written since is lost)",
                   self._database_file.path, what, self.binary)
-        greenthreads.spawn(self.periodic_runner.when_idle,
+        concurrency.spawn(self.periodic_runner.when_idle,
                            functools.partial(self._reopen_database, what),
                            "the database is reopened")
 

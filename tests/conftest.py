@@ -25,6 +25,14 @@ import pytest
 sys.modules.setdefault("novalite.monkey_patch",
                        types.ModuleType("novalite.monkey_patch"))
 
+from novalite import concurrency  # noqa: E402
+
+# Under NOVALITE_BACKEND=threading the runner is prepared as a daemon is
+# (eventlet kept out, oslo.service on its threading backend), so that the
+# unit tests run the process the daemons run.
+if concurrency.BACKEND == "threading":
+    concurrency.monkey_patch()
+
 from novalite import conf  # noqa: E402
 from novalite.db import api as db_api  # noqa: E402
 from novalite.db import migration  # noqa: E402

@@ -12,18 +12,18 @@
 
 """Test doubles shared by the unit tests."""
 
-import contextlib
 import operator
+import time
 
-from novalite import greenthreads
+from novalite import concurrency
 
 
 class FakeClock:
     """A clock whose time moves only when a test or a task moves it.
 
-    Implements the clock seam of novalite.greenthreads.GreenClock. A task
+    Implements the clock seam of novalite.concurrency.CLOCK. A task
     "works" for a while by calling ``advance``; if a deadline armed by
-    ``deadline()`` falls inside, time stops at the deadline and the
+    ``call_within()`` falls inside, time stops at the deadline and the
     deadline's exception is raised there, as eventlet's Timeout would at
     the task's next yield.
 
@@ -60,22 +60,23 @@ class FakeClock:
         if event.ready() or timeout is None:
             return event.wait()
         self.advance(timeout + self.late_wakeups)
-        greenthreads.cooperative_yield()
+        concurrency.cooperative_yield()
         return event.wait() if event.ready() else None
 
-    @contextlib.contextmanager
-    def deadline(self, seconds, exc):
-        entry = (self.now + seconds, exc)
+    def call_within(self, seconds, expired, function, *args):
+        """``function(*args)``, with ``expired`` raised where it advances
+        time past ``seconds``."""
+        entry = (self.now + seconds, expired)
         self._deadlines.append(entry)
         try:
-            yield
+            return function(*args)
         finally:
             self._deadlines.remove(entry)
 
 
 class FakeNativeClock(FakeClock):
     """A FakeClock for code that waits on a native ``threading.Event`` in
-    an OS thread: novalite.greenthreads.NativeTimer's clock seam.
+    an OS thread: novalite.concurrency.NativeTimer's clock seam.
 
     Its waits never sleep: they skip the timeout (plus ``late_wakeups``)
     unless the event is set. ``timeouts`` lists what each wait asked.
@@ -88,7 +89,7 @@ class FakeNativeClock(FakeClock):
         super().__init__(start=start, late_wakeups=late_wakeups)
         self.park_after = park_after
         self.timeouts = []
-        self.parked = greenthreads.new_native_event()
+        self.parked = concurrency.new_native_event()
 
     def wait(self, event, timeout):
         if event.is_set():
@@ -100,3 +101,18 @@ class FakeNativeClock(FakeClock):
             return event.wait(60)
         self.advance(timeout + self.late_wakeups)
         return event.is_set()
+
+
+def pause(seconds):
+    """Sleep in real time in the test, letting the service's threads or
+    greenthreads run meanwhile (the test process is not monkey-patched,
+    so ``time.sleep`` would hold the eventlet hub)."""
+    concurrency.CLOCK.wait(concurrency.new_event(), seconds)
+
+
+def wait_until(predicate, timeout=10.0, step=0.005):
+    """Pause until ``predicate()`` is true; fail after ``timeout`` s."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "gave up waiting: %s" % predicate
+        pause(step)

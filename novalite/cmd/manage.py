@@ -51,6 +51,7 @@ import uuid as uuid_lib
 import sqlalchemy as sa
 
 from novalite.cmd import common
+from novalite import concurrency
 from novalite import early_signals
 from novalite.compute import power_state
 from novalite.compute import rpcapi as compute_rpcapi
@@ -65,7 +66,6 @@ from novalite.db import api as db_api
 from novalite.db import migration
 from novalite.db import models
 from novalite import exception
-from novalite import greenthreads
 from novalite import heartbeat
 from novalite.periodic import render
 from novalite import rpc
@@ -263,7 +263,7 @@ class HostCommands:
         capabilities it published are (what a scheduler that starts now
         would know)."""
         hosts = host_manager.HostManager(CONF, open_database(),
-                                         greenthreads.CLOCK)
+                                         concurrency.CLOCK)
         hosts.load_from_database(hosts.max_capabilities_age)
         rows = [{
             "host": state.host, "state": "up" if state.up else "down",

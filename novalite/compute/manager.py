@@ -30,11 +30,11 @@ from novalite.compute import resource_tracker
 from novalite.compute import rpcapi as compute_rpcapi
 from novalite.compute import task_states
 from novalite.compute import vm_states
+from novalite import concurrency
 from novalite import context as context_module
 from novalite.db import api as db_api
 from novalite.db import models
 from novalite import exception
-from novalite import greenthreads
 from novalite import manager
 from novalite import rpc
 from novalite.virt import driver as virt_driver
@@ -73,7 +73,7 @@ class ComputeManager(manager.SchedulerDependentManager):
         super().__init__(host, service_name, conf=conf, db=db, **kwargs)
         self.driver = virt_driver.load_compute_driver(
             self.conf.compute_driver, self.conf)
-        self._instance_locks = greenthreads.KeyedLocks()
+        self._instance_locks = concurrency.KeyedLocks()
         self.resource_tracker = resource_tracker.ResourceTracker(
             self.host, self.driver, self.db, self.conf)
         self.compute_rpcapi = compute_rpcapi.ComputeAPI(

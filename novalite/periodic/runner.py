@@ -21,10 +21,10 @@ tasks' views for ``novalite-manage task list`` after each pass.
 
 import functools
 import math
+import threading
 
 from oslo_log import log as logging
 
-from novalite import greenthreads
 from novalite import loopingcall
 from novalite.periodic import render
 
@@ -74,6 +74,11 @@ class PeriodicRunner:
         self._stall_reported = 0
         self._after_pass = []
         self._acting = False
+        #: Guards the pass's start and end against ``when_idle``, which a
+        #: signal's thread calls while the runner's thread may be starting
+        #: or ending a pass (native threads; under eventlet nothing
+        #: switches in between).
+        self._guard = threading.Lock()
         self._saved = None
 
     # The timer --------------------------------------------------------------
@@ -95,11 +100,10 @@ class PeriodicRunner:
         if self.timer is None:
             return
         self.timer.stop()
-        with greenthreads.time_limit(graceful_timeout or None):
-            try:
-                self.timer.wait()
-            except BaseException as exc:  # a killed or failed timer ended
-                LOG.debug("Periodic timer ended with %r", exc)
+        try:
+            self.timer.wait(graceful_timeout or None)
+        except BaseException as exc:  # a killed or failed timer ended
+            LOG.debug("Periodic timer ended with %r", exc)
         if not self.timer.ended:
             LOG.warning("A periodic task was still running after %g s; "
                         "abandoning it", graceful_timeout)
@@ -112,12 +116,13 @@ class PeriodicRunner:
         :returns: seconds until the next tick or spacing task.
         """
         clock = self.clock
-        if self._acting:
-            return ACTION_RETRY_SECONDS
         now = clock.monotonic()
+        with self._guard:
+            if self._acting:
+                return ACTION_RETRY_SECONDS
+            self._pass_started = now
         if self._next_tick_at is None:
             self._next_tick_at = now
-        self._pass_started = now
         self._stall_reported = 0
         try:
             if now >= self._next_tick_at:
@@ -142,16 +147,29 @@ class PeriodicRunner:
 
     def _end_pass(self):
         """Carry out what waited for the pass, then save the views; the
-        pass counts as running until both are done."""
-        self._acting = True
+        pass counts as running until both are done, and until nothing more
+        waits."""
+        with self._guard:
+            self._acting = True
         try:
-            while self._after_pass:
-                action, what = self._after_pass.pop(0)
-                self._carry_out(action, what)
-            self.save_stats()
-        finally:
-            self._acting = False
-            self._pass_started = None
+            while True:
+                while True:
+                    with self._guard:
+                        if not self._after_pass:
+                            break
+                        action, what = self._after_pass.pop(0)
+                    self._carry_out(action, what)
+                self.save_stats()
+                with self._guard:
+                    if not self._after_pass:
+                        self._acting = False
+                        self._pass_started = None
+                        return
+        except BaseException:
+            with self._guard:
+                self._acting = False
+                self._pass_started = None
+            raise
 
     @staticmethod
     def _carry_out(action, what):
@@ -170,8 +188,13 @@ class PeriodicRunner:
 
         :param what: what the action does, for the log lines.
         """
-        if self._pass_started is None and not self._acting:
-            self._acting = True
+        with self._guard:
+            idle = self._pass_started is None and not self._acting
+            if idle:
+                self._acting = True
+            else:
+                self._after_pass.append((action, what))
+        if idle:
             try:
                 self._carry_out(action, what)
             finally:
@@ -179,7 +202,6 @@ class PeriodicRunner:
             return
         LOG.info("A periodic pass is running (%s); %s when it ends",
                  self.tasks.current_task or "between tasks", what)
-        self._after_pass.append((action, what))
 
     def check_stall(self):
         """Log when the running pass has taken another threshold's time."""

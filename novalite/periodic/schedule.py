@@ -291,6 +291,16 @@ class TaskSchedule:
             state.last_error = message
         else:
             state.failing_runs = state.same_error_runs = 0
+        self._reschedule(state, end)
+
+    def record_skip(self, state, now):
+        """A due task that was not started (its last run, abandoned at its
+        timeout, is still inside it): due again as if it had run, not
+        counted as a run."""
+        self._reschedule(state, now)
+
+    def _reschedule(self, state, end):
+        """Work out when the task that ended at ``end`` is next due."""
         if not state.active:
             return
         settings = state.settings

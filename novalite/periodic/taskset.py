@@ -43,6 +43,9 @@ class TaskSet:
         self._schedule = task_schedule.TaskSchedule(owner, run_external)
         #: The full name of the task running now, or None.
         self.current_task = None
+        #: task name -> its run left behind at its timeout by a backend
+        #: whose deadlines cannot interrupt (native threads).
+        self._abandoned = {}
 
     def __len__(self):
         return len(self._schedule)
@@ -113,12 +116,31 @@ class TaskSet:
                           state.full_name, ticks_left)
         try:
             for state in due:
+                if self._still_inside(state):
+                    schedule.record_skip(state, now)
+                    continue
                 if debug:
                     LOG.debug("Running periodic task %s", state.full_name)
                 now = self._run_task(state, context, raise_on_error, now)
         finally:
             schedule.finish_pass()
         return schedule.seconds_until_next_due(clock.monotonic())
+
+    def _still_inside(self, state):
+        """Whether the task's run abandoned at its timeout still runs: then
+        it is not started again, so that two copies never run at once."""
+        run = self._abandoned.get(state.name)
+        if run is None:
+            return False
+        if not run.ready():
+            LOG.warning("Periodic task %s is still inside the run abandoned "
+                        "at its timeout; not started again until it ends",
+                        state.full_name)
+            return True
+        del self._abandoned[state.name]
+        LOG.info("The run of periodic task %s abandoned at its timeout has "
+                 "ended", state.full_name)
+        return False
 
     def _run_task(self, state, context, raise_on_error, start):
         """Run one task, record it and return the monotonic end time."""
@@ -130,14 +152,16 @@ class TaskSet:
             if timeout:
                 expired = exception.PeriodicTaskTimedOut(state.full_name,
                                                          timeout)
-                with self.clock.deadline(timeout, expired):
-                    state.method(context)
+                self.clock.call_within(timeout, expired, state.method,
+                                       context)
             else:
                 state.method(context)
         except exception.PeriodicTaskTimedOut as exc:
             if exc is not expired:
                 raise
             timed_out = True
+            if exc.abandoned_run is not None:
+                self._abandoned[state.name] = exc.abandoned_run
         except Exception as exc:
             error = exc
         finally:
@@ -146,8 +170,11 @@ class TaskSet:
         failing_runs = state.failing_runs
         self._schedule.record_run(state, start, end, error, timed_out)
         if timed_out:
-            LOG.error("Periodic task %s timed out after %g s and was "
-                      "interrupted", state.full_name, timeout)
+            LOG.error("Periodic task %s timed out after %g s and was %s",
+                      state.full_name, timeout,
+                      "interrupted" if expired.abandoned_run is None else
+                      "abandoned (it runs on in its thread, and is not "
+                      "started again until it ends)")
         elif error is not None:
             if raise_on_error:
                 raise error

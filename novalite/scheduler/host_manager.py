@@ -185,13 +185,14 @@ class HostManager:
                                     timestamp=None, source="the bus"):
         """Keep what ``host`` published, unless something newer is kept."""
         timestamp = self._clock.time() if timestamp is None else timestamp
-        known = self.service_states.setdefault(host, {}).get(service_name)
+        services = self.service_states.setdefault(host, {})
+        known = services.get(service_name)
         if known is not None and known["timestamp"] > timestamp:
             return
         if known is None:
             LOG.info("Capabilities of %s (%s) known from %s", host,
                      service_name, source)
-        self.service_states[host][service_name] = {
+        services[service_name] = {
             "capabilities": dict(capabilities), "timestamp": timestamp}
 
     def load_from_database(self, max_age):

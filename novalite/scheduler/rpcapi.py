@@ -25,12 +25,13 @@ API version history:
 """
 
 import copy
+import threading
 
 from oslo_log import log as logging
 import oslo_messaging
 
 from novalite import bus_log
-from novalite import greenthreads
+from novalite import concurrency
 from novalite import rpc
 
 LOG = logging.getLogger(__name__)
@@ -52,6 +53,9 @@ class SchedulerAPI(rpc.VersionedClient):
         #: The newest publication not yet sent: one slot, newest wins.
         self._outbox = None
         self._sender = None
+        #: Hands the slot between the publisher and the sender, which on
+        #: native threads run at once.
+        self._outbox_lock = threading.Lock()
 
     def update_service_capabilities(self, context, service_name, host,
                                     capabilities):
@@ -78,18 +82,19 @@ class SchedulerAPI(rpc.VersionedClient):
             self.db.capabilities_save(service_name, host, capabilities)
         if self.transport is None:
             return
-        self._outbox = (context, service_name, host, capabilities)
-        if self._sender is None:
-            self._sender = greenthreads.spawn(self._send_outbox)
+        with self._outbox_lock:
+            self._outbox = (context, service_name, host, capabilities)
+            if self._sender is None:
+                self._sender = concurrency.spawn(self._send_outbox)
 
     def _send_outbox(self):
-        try:
-            while self._outbox is not None:
-                context, service_name, host, capabilities = self._outbox
-                self._outbox = None
-                self._fan_out(context, service_name, host, capabilities)
-        finally:
-            self._sender = None
+        while True:
+            with self._outbox_lock:
+                publication, self._outbox = self._outbox, None
+                if publication is None:
+                    self._sender = None
+                    return
+            self._fan_out(*publication)
 
     def _fan_out(self, context, service_name, host, capabilities):
         try:

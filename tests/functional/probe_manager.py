@@ -16,9 +16,9 @@ import os
 import socket
 import time
 
-import eventlet
 from oslo_log import log as logging
 
+from novalite.concurrency import os_threads
 from novalite import manager
 from novalite import rpc
 
@@ -65,12 +65,13 @@ class ProbeManager(manager.SchedulerDependentManager):
     def _blocks_hub(self, context):
         """Blocks every greenthread, as a C call that never yields would,
         when ``$state_path/block_hub`` exists: for as many seconds as the
-        file says, 3 if it is empty."""
+        file says, 3 if it is empty. (On native threads it blocks only the
+        periodic runner's thread.)"""
         seconds = self._take_marker("block_hub")
         if seconds is not None:
             duration = float(seconds or 3)
             LOG.info("probe hub block started")
-            eventlet.patcher.original("time").sleep(duration)
+            os_threads.original("time").sleep(duration)
             LOG.info("probe hub block finished")
 
     @manager.periodic_task(spacing=0.1)

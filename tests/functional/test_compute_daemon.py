@@ -181,7 +181,7 @@ def test_stop_signal_exits_0_promptly_when_idle(tmp_path, state_path,
     compute = daemons(tmp_path, daemon_module.base_ini(
         state_path, periodic_interval=60, report_interval=30,
         service_down_time=60))
-    compute.wait_for("Periodic task ProbeManager.fast")
+    compute.wait_for("is ready")
     compute.signal(signum)
     assert compute.wait(timeout=10) == 0
     compute.wait_for("Caught %s, stopping" % signal.Signals(signum).name)

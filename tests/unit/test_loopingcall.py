@@ -12,10 +12,11 @@
 
 """LoopingCall and DynamicLoopingCall on a fake clock."""
 
-import eventlet
-import greenlet
+import time
+
 import pytest
 
+from novalite import concurrency
 from novalite import loopingcall
 from tests import fakes
 
@@ -159,15 +160,15 @@ def test_without_stop_on_exception_the_schedule_is_kept(clock, debug_log):
 
 
 def test_stop_interrupts_a_long_sleep_at_once():
-    # Real eventlet time: stop() must not wait out a one-hour sleep.
+    # Real time: stop() must not wait out a one-hour sleep.
     calls = []
     call = loopingcall.LoopingCall(lambda: calls.append(1))
     call.start(interval=3600)
-    eventlet.sleep(0)
-    started = eventlet.hubs.get_hub().clock()
-    eventlet.spawn_after(0.01, call.stop)
+    fakes.wait_until(lambda: calls)
+    started = time.monotonic()
+    concurrency.spawn(lambda: fakes.pause(0.01) or call.stop())
     assert call.wait() is True
-    assert eventlet.hubs.get_hub().clock() - started < 5
+    assert time.monotonic() - started < 5
     assert calls == [1]
 
 
@@ -254,8 +255,7 @@ def test_dynamic_infinite_sleep_waits_for_stop(clock):
     call = looping(loopingcall.DynamicLoopingCall,
                    lambda: calls.append(1) or float("inf"), clock)
     call.start()
-    eventlet.sleep(0)
-    eventlet.sleep(0)
+    fakes.wait_until(lambda: calls)
     call.stop()
     assert call.wait() is True
     assert calls == [1]
@@ -282,25 +282,27 @@ def test_killed_loop_does_not_leave_wait_blocked(clock):
     call = looping(loopingcall.LoopingCall, lambda: None, clock)
     call.start(interval=1)
     call.kill()
-    with pytest.raises(greenlet.GreenletExit, match="was killed"):
+    with pytest.raises(concurrency.Killed, match="was killed"):
         call.wait()
     assert not call.running
 
 
 def test_kill_abandons_a_call_in_progress():
     calls = []
+    released = concurrency.new_event()
 
     def hangs():
         calls.append(1)
-        eventlet.sleep(3600)
+        concurrency.CLOCK.wait(released, 3600)
 
     call = loopingcall.LoopingCall(hangs)
     call.start(interval=1)
-    eventlet.sleep(0.01)
+    fakes.wait_until(lambda: calls)
     assert calls == [1] and not call.ended
     call.stop()
     assert not call.running and not call.ended  # still inside the call
     call.kill()
-    with pytest.raises(greenlet.GreenletExit):
+    with pytest.raises(concurrency.Killed):
         call.wait()
     assert call.ended
+    released.send(True)  # a native thread is abandoned, not interrupted

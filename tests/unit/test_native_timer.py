@@ -17,7 +17,7 @@ test is over in microseconds and its times are exact. ``join`` has a
 timeout only so that a broken timer fails the test instead of hanging it.
 """
 
-from novalite import greenthreads
+from novalite import concurrency
 from tests import fakes
 
 INTERVAL = 10.0
@@ -53,7 +53,7 @@ class Beats:
 
 
 def run_timer(clock, beats, initial_delay=0.0):
-    timer = greenthreads.NativeTimer(beats, INTERVAL,
+    timer = concurrency.NativeTimer(beats, INTERVAL,
                                      initial_delay=initial_delay,
                                      name="test-timer", clock=clock)
     beats.timer = timer
@@ -105,7 +105,7 @@ def test_stop_wakes_a_waiting_timer_and_ends_it():
     # the stop event: only stop() can end it.
     clock = fakes.FakeNativeClock(park_after=3)
     beats = Beats(clock, cost=1.0)
-    timer = greenthreads.NativeTimer(beats, INTERVAL, clock=clock)
+    timer = concurrency.NativeTimer(beats, INTERVAL, clock=clock)
     timer.start()
     assert clock.parked.wait(JOIN)
     assert not timer.join(0)
@@ -118,7 +118,7 @@ def test_stop_wakes_a_waiting_timer_and_ends_it():
 def test_stopped_before_its_first_beat_it_never_beats():
     clock = fakes.FakeNativeClock()
     beats = Beats(clock)
-    timer = greenthreads.NativeTimer(beats, INTERVAL, initial_delay=5,
+    timer = concurrency.NativeTimer(beats, INTERVAL, initial_delay=5,
                                      clock=clock)
     timer.stop()
     timer.start()
@@ -128,9 +128,9 @@ def test_stopped_before_its_first_beat_it_never_beats():
 
 def test_default_clock_is_real_and_stop_interrupts_its_wait():
     # Real time, but nothing is timed: stop() must end a one-hour wait.
-    first = greenthreads.new_native_event()
-    timer = greenthreads.NativeTimer(first.set, 3600)
-    assert timer.clock is greenthreads.NATIVE_CLOCK
+    first = concurrency.new_native_event()
+    timer = concurrency.NativeTimer(first.set, 3600)
+    assert timer.clock is concurrency.NATIVE_CLOCK
     timer.start()
     assert first.wait(JOIN)
     timer.stop()

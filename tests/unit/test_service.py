@@ -18,12 +18,13 @@ import logging
 import pytest
 import sqlalchemy as sa
 
+from novalite import concurrency
 from novalite import exception
-from novalite import greenthreads
 from novalite import heartbeat
 from novalite import manager
 from novalite.periodic import render
 from novalite import service
+from tests import fakes
 
 CALLS = []
 #: What Recording.quarter_second also does, set by a test (context -> None).
@@ -237,13 +238,13 @@ def test_heartbeat_survives_an_outage_and_says_so_once(db, clock, config,
 
 def test_stop_abandons_a_task_past_the_graceful_timeout(db, config,
                                                        caplog):
-    import eventlet
+    released = concurrency.new_event()
 
     class Hung(manager.Manager):
         @manager.periodic_task
         def hangs(self, context):
             CALLS.append("hangs")
-            eventlet.sleep(3600)
+            concurrency.CLOCK.wait(released, 3600)
 
     config.config(compute_manager=__name__ + ".test_stop_hung")
     globals()["test_stop_hung"] = Hung
@@ -253,13 +254,14 @@ def test_stop_abandons_a_task_past_the_graceful_timeout(db, config,
             periodic_enable=True, periodic_interval=1,
             periodic_fuzzy_delay=0)
         server.start()
-        eventlet.sleep(0.01)
+        fakes.wait_until(lambda: CALLS)
         assert CALLS == ["hangs"]
         server.stop(graceful_timeout=0.05)
         server.wait()
         assert any("abandoning it" in r.getMessage()
                    for r in caplog.records)
     finally:
+        released.send(True)  # a native thread is abandoned, not interrupted
         del globals()["test_stop_hung"]
 
 
@@ -327,16 +329,12 @@ def test_watchdog_slower_than_twice_the_heartbeat_is_warned(
 
 def test_native_heartbeat_pauses_while_the_hub_is_stuck(db, clock, config,
                                                         caplog):
-    import eventlet
-
-    from novalite import greenthreads
-
     config.config(service_down_time=30)
     server = make_service(db, clock, config)
     server.service_id = db.service_get_or_create(
         "node1", "novalite-compute", "compute").id
     beat = server.heartbeat
-    beat.relay = greenthreads.LogRelay(heartbeat.LOG)
+    beat.relay = concurrency.LogRelay(heartbeat.LOG)
     beat.own_db = db
     try:
         beat.hub_beacon()
@@ -348,7 +346,7 @@ def test_native_heartbeat_pauses_while_the_hub_is_stuck(db, clock, config,
         beat.hub_beacon()
         beat.native_report_state()
         assert db.service_get(server.service_id).report_count == 2
-        eventlet.sleep(0.05)  # let the relay log in the hub
+        fakes.pause(0.05)  # let the relay log in the hub
         messages = [r.getMessage() for r in caplog.records]
         assert sum("Event loop stalled for 31 s" in m
                    for m in messages) == 1
@@ -451,7 +449,7 @@ def test_each_host_beats_first_at_its_own_phase(db, clock, config):
             lambda seen: seen.append(clock.now), beats)
         server.start()
         while not beats:
-            greenthreads.cooperative_yield()
+            concurrency.cooperative_yield()
         server.stop()
         first_beat[host] = beats[0] - start
         assert first_beat[host] == pytest.approx(10 * (1 + server.phase))
@@ -478,19 +476,19 @@ def test_the_native_heartbeat_beats_through_its_own_database(db, clock,
 
 def test_a_run_that_ends_while_the_service_stops_is_saved(db, clock,
                                                           config):
-    release = greenthreads.new_event()
+    release = concurrency.new_event()
     WORK["quarter_second"] = lambda context: release.wait()
     server = make_service(db, clock, config, report_interval=0)
     server.start()
     while server.manager.current_task != "Recording.quarter_second":
-        greenthreads.cooperative_yield()
+        concurrency.cooperative_yield()
 
     def release_soon():
         for _ in range(3):
-            greenthreads.cooperative_yield()
+            concurrency.cooperative_yield()
         release.send(True)
 
-    greenthreads.spawn(release_soon)
+    concurrency.spawn(release_soon)
     server.stop(graceful_timeout=30)
     server.wait()
     saved = {row.task: row for row in db.task_stats_get_all("node1")}
