@@ -25,6 +25,7 @@ import threading
 
 from oslo_log import log as logging
 
+from novalite import concurrency
 from novalite import loopingcall
 from novalite.periodic import render
 
@@ -86,6 +87,7 @@ class PeriodicRunner:
     def start(self, initial_delay):
         """Start the timer; the first pass (a tick) in ``initial_delay``."""
         self.log_schedule(initial_delay)
+        self.tasks.stopping = False
         self.next_pass_at = self.clock.monotonic() + initial_delay
         self.timer = loopingcall.DynamicLoopingCall(self.run_pass)
         self.timer.clock = self.clock
@@ -99,7 +101,9 @@ class PeriodicRunner:
         ``graceful_timeout`` seconds (0: wait for it), then abandon it."""
         if self.timer is None:
             return
+        self.tasks.stopping = True
         self.timer.stop()
+        deadline = self.clock.monotonic() + (graceful_timeout or 0)
         try:
             self.timer.wait(graceful_timeout or None)
         except BaseException as exc:  # a killed or failed timer ended
@@ -108,6 +112,13 @@ class PeriodicRunner:
             LOG.warning("A periodic task was still running after %g s; "
                         "abandoning it", graceful_timeout)
             self.timer.kill()
+        for name, run in self.tasks.abandoned_runs().items():
+            left = (max(deadline - self.clock.monotonic(), 0.001)
+                    if graceful_timeout else None)
+            if not concurrency.wait_at_most(run, left):
+                LOG.warning("The run of periodic task %s abandoned at its "
+                            "timeout still runs; it ends with the process",
+                            name)
 
     def run_pass(self, raise_on_error=False):
         """One wake-up of the timer: a tick if its time has come, else the
@@ -198,10 +209,21 @@ class PeriodicRunner:
             try:
                 self._carry_out(action, what)
             finally:
-                self._acting = False
+                self._run_queued_then_rest()
             return
         LOG.info("A periodic pass is running (%s); %s when it ends",
                  self.tasks.current_task or "between tasks", what)
+
+    def _run_queued_then_rest(self):
+        """After an action run outside a pass: carry out what another
+        thread queued meanwhile, then let passes start again."""
+        while True:
+            with self._guard:
+                if not self._after_pass:
+                    self._acting = False
+                    return
+                action, what = self._after_pass.pop(0)
+            self._carry_out(action, what)
 
     def check_stall(self):
         """Log when the running pass has taken another threshold's time."""

@@ -46,6 +46,8 @@ class TaskSet:
         #: task name -> its run left behind at its timeout by a backend
         #: whose deadlines cannot interrupt (native threads).
         self._abandoned = {}
+        #: Set when the service stops: a pass then starts no further task.
+        self.stopping = False
 
     def __len__(self):
         return len(self._schedule)
@@ -116,6 +118,8 @@ class TaskSet:
                           state.full_name, ticks_left)
         try:
             for state in due:
+                if self.stopping:
+                    break  # the tasks not run stay due (finish_pass)
                 if self._still_inside(state):
                     schedule.record_skip(state, now)
                     continue
@@ -125,6 +129,12 @@ class TaskSet:
         finally:
             schedule.finish_pass()
         return schedule.seconds_until_next_due(clock.monotonic())
+
+    def abandoned_runs(self):
+        """``{full task name: run}`` of the runs abandoned at their
+        timeout that have not ended."""
+        return {self._schedule.get(name).full_name: run
+                for name, run in self._abandoned.items() if not run.ready()}
 
     def _still_inside(self, state):
         """Whether the task's run abandoned at its timeout still runs: then

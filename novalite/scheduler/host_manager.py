@@ -167,6 +167,9 @@ class HostManager:
         #: scheduler's RPC dispatch runs requests concurrently, and a
         #: SIGHUP's new FilterScheduler must share it with the old.
         self.deciding = threading.Lock()
+        #: Capabilities arrive from the RPC server's threads while the
+        #: periodic task expires them.
+        self._states_lock = threading.Lock()
 
     @property
     def service_name(self):
@@ -185,15 +188,16 @@ class HostManager:
                                     timestamp=None, source="the bus"):
         """Keep what ``host`` published, unless something newer is kept."""
         timestamp = self._clock.time() if timestamp is None else timestamp
-        services = self.service_states.setdefault(host, {})
-        known = services.get(service_name)
-        if known is not None and known["timestamp"] > timestamp:
-            return
+        with self._states_lock:
+            services = self.service_states.setdefault(host, {})
+            known = services.get(service_name)
+            if known is not None and known["timestamp"] > timestamp:
+                return
+            services[service_name] = {
+                "capabilities": dict(capabilities), "timestamp": timestamp}
         if known is None:
             LOG.info("Capabilities of %s (%s) known from %s", host,
                      service_name, source)
-        services[service_name] = {
-            "capabilities": dict(capabilities), "timestamp": timestamp}
 
     def load_from_database(self, max_age):
         """Take the capabilities the hosts recorded, dated when they were
@@ -234,13 +238,14 @@ class HostManager:
         """
         now = self._clock.time()
         expired = []
-        for host, services in list(self.service_states.items()):
-            for name, state in list(services.items()):
-                if now - state["timestamp"] > max_age:
-                    del services[name]
-                    expired.append(host)
-            if not services:
-                del self.service_states[host]
+        with self._states_lock:
+            for host, services in list(self.service_states.items()):
+                for name, state in list(services.items()):
+                    if now - state["timestamp"] > max_age:
+                        del services[name]
+                        expired.append(host)
+                if not services:
+                    del self.service_states[host]
         for host in expired:
             LOG.info("Capabilities of %s are older than %g s; forgotten",
                      host, max_age)

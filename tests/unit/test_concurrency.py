@@ -22,6 +22,7 @@ from novalite import backend
 from novalite import concurrency
 from novalite.concurrency import native
 from novalite import exception
+from novalite.periodic import runner
 from novalite.periodic import settings as task_settings
 from novalite.periodic import taskset
 
@@ -152,3 +153,39 @@ def test_a_task_abandoned_at_its_timeout_is_not_started_again_until_it_ends(
                for m in messages) == 2
     assert sum("abandoned at its timeout has ended" in m
                for m in messages) == 1
+
+
+def test_a_stopping_pass_starts_no_further_task(clock):
+    tasks = taskset.TaskSet("Probe", clock)
+    ran = []
+
+    def first(context):
+        ran.append("first")
+        tasks.stopping = len(ran) == 1  # the service stops during the first
+
+    tasks.add("first", first, task_settings.TaskSettings())
+    tasks.add("second", lambda context: ran.append("second"),
+              task_settings.TaskSettings())
+    tasks.run_pass(None)
+    assert ran == ["first"]
+    tasks.stopping = False
+    tasks.run_pass(None)
+    assert ran == ["first", "first", "second"]
+
+
+def test_an_action_queued_during_an_idle_action_runs_after_it(clock):
+    """On threads another thread may queue an action (a database reopen)
+    while one runs outside any pass (a reload): it runs next, not at the
+    end of a pass that may never come."""
+    tasks = taskset.TaskSet("Probe", clock)
+    periodic = runner.PeriodicRunner(tasks, None, 60, clock, 300)
+    done = []
+
+    def reload():
+        periodic.when_idle(lambda: done.append("reopen"), "reopen")
+        done.append("reload")
+
+    periodic.when_idle(reload, "reload")
+    assert done == ["reload", "reopen"]
+    periodic.when_idle(lambda: done.append("later"), "later")
+    assert done[-1] == "later"
