@@ -19,7 +19,7 @@ resumes at the next free slot instead of bursting to catch up.
 ``DynamicLoopingCall`` sleeps for whatever its function returns.
 
 ``stop()`` interrupts the sleep at once. Time and waiting go through a
-clock (``novalite.concurrency.GreenClock``), which tests replace.
+clock (``novalite.concurrency.CLOCK``), which tests replace.
 """
 
 import math
